@@ -1,0 +1,12 @@
+//! One module per subcommand.
+
+pub mod bench;
+pub mod selftest;
+
+use anyhow::{Context, Result};
+use tandem_gpu::Gpu;
+
+/// Opens the device chosen by the environment, with context for the error.
+pub fn open_gpu() -> Result<Gpu> {
+    Gpu::new().context("could not open a GPU device")
+}

@@ -1,0 +1,44 @@
+//! The `tandem` command-line tool.
+
+mod commands;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// tandem: self-supervised (joint-embedding) training on any GPU.
+#[derive(Parser)]
+#[command(name = "tandem", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Open the device, print adapter and limits, and check every kernel against its reference.
+    Selftest(commands::selftest::Args),
+    /// Kernel microbenchmarks.
+    #[command(subcommand)]
+    Bench(commands::bench::Bench),
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Selftest(args) => commands::selftest::run(&args),
+        Command::Bench(b) => commands::bench::run(b),
+    }
+}

@@ -1,0 +1,269 @@
+//! Adapter and device selection, and the [`Gpu`] handle that owns the caches.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::error::{GpuError, Result};
+use crate::kernel::Kernel;
+use crate::tensor::BufferPool;
+
+/// How to choose the adapter. [`GpuOptions::from_env`] reads `TANDEM_BACKEND` and `TANDEM_ADAPTER`.
+#[derive(Clone, Debug, Default)]
+pub struct GpuOptions {
+    /// Backends to consider, e.g. "vulkan", "metal", "dx12", "gl" (comma-separated); `None` means all
+    /// native ones, with GL only when nothing else is found.
+    pub backend: Option<String>,
+    /// Case-insensitive substring the adapter name must contain.
+    pub adapter: Option<String>,
+}
+
+impl GpuOptions {
+    /// Options from the environment: `TANDEM_BACKEND=vulkan`, `TANDEM_ADAPTER=<substring of the name>`.
+    pub fn from_env() -> Self {
+        let get = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        Self {
+            backend: get("TANDEM_BACKEND"),
+            adapter: get("TANDEM_ADAPTER"),
+        }
+    }
+}
+
+/// The device handle: adapter, device, queue, and the caches every kernel launch goes through.
+pub struct Gpu {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    limits: wgpu::Limits,
+    features: wgpu::Features,
+    pub(crate) kernels: Mutex<HashMap<String, Arc<Kernel>>>,
+    pub(crate) bind_groups: Mutex<HashMap<Vec<u64>, wgpu::BindGroup>>,
+    pub(crate) uniforms: Mutex<HashMap<Vec<u8>, (u64, wgpu::Buffer)>>,
+    pub(crate) pool: Arc<BufferPool>,
+    pub(crate) next_id: AtomicU64,
+    device_error: Arc<Mutex<Option<String>>>,
+}
+
+/// How to get a GPU adapter when there is none.
+const NO_ADAPTER_HINT: &str = "tandem needs a Vulkan, Metal or DX12 device. On Linux without a GPU install \
+Mesa's software Vulkan driver lavapipe: `sudo apt-get install mesa-vulkan-drivers libvulkan1` (Debian/Ubuntu). \
+Set TANDEM_BACKEND (vulkan, metal, dx12, gl) or TANDEM_ADAPTER (a substring of the adapter name) to choose one.";
+
+fn parse_backends(spec: &str) -> Result<wgpu::Backends> {
+    let mut out = wgpu::Backends::empty();
+    for part in spec.split(',').map(|s| s.trim().to_ascii_lowercase()) {
+        out |= match part.as_str() {
+            "vulkan" | "vk" => wgpu::Backends::VULKAN,
+            "metal" | "mtl" => wgpu::Backends::METAL,
+            "dx12" | "d3d12" => wgpu::Backends::DX12,
+            "gl" | "gles" | "opengl" => wgpu::Backends::GL,
+            other => {
+                return Err(GpuError::NoAdapter {
+                    filter: format!(" (TANDEM_BACKEND={spec})"),
+                    hint: format!("unknown backend '{other}'; use vulkan, metal, dx12 or gl"),
+                });
+            }
+        };
+    }
+    Ok(out)
+}
+
+impl Gpu {
+    /// Opens the adapter chosen by the environment (`TANDEM_BACKEND`, `TANDEM_ADAPTER`).
+    pub fn new() -> Result<Self> {
+        Self::with_options(&GpuOptions::from_env())
+    }
+
+    /// Opens an adapter chosen by `opts`, requesting the adapter's own limits and the optional
+    /// features tandem can use (subgroups, f16, timestamps) where the adapter has them.
+    pub fn with_options(opts: &GpuOptions) -> Result<Self> {
+        let explicit = opts.backend.as_deref().map(parse_backends).transpose()?;
+        let native = wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12;
+        // GL is a last resort: it is only enumerated when no native adapter matches.
+        let mut adapter = pick_adapter(enumerate(explicit.unwrap_or(native)), opts);
+        if adapter.is_none() && explicit.is_none() {
+            adapter = pick_adapter(enumerate(wgpu::Backends::GL), opts);
+        }
+        let adapter = adapter.ok_or_else(|| {
+            let mut filter = String::new();
+            if let Some(b) = &opts.backend {
+                filter += &format!(" (TANDEM_BACKEND={b})");
+            }
+            if let Some(a) = &opts.adapter {
+                filter += &format!(" (TANDEM_ADAPTER={a})");
+            }
+            GpuError::NoAdapter {
+                filter,
+                hint: NO_ADAPTER_HINT.to_string(),
+            }
+        })?;
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let wanted = wgpu::Features::SUBGROUP
+            | wgpu::Features::SHADER_F16
+            | wgpu::Features::TIMESTAMP_QUERY
+            | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES
+            | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS;
+        let features = adapter.features() & wanted;
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("tandem"),
+            required_features: features,
+            required_limits: limits.clone(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        }))
+        .map_err(|e| GpuError::RequestDevice {
+            adapter: info.name.clone(),
+            message: e.to_string(),
+        })?;
+
+        let device_error = Arc::new(Mutex::new(None));
+        let sink = device_error.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            tracing::error!("wgpu: {e}");
+            sink.lock().unwrap().get_or_insert_with(|| e.to_string());
+        }));
+        let lost = device_error.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            lost.lock()
+                .unwrap()
+                .get_or_insert_with(|| format!("device lost ({reason:?}): {msg}"));
+        });
+
+        tracing::info!(
+            adapter = %info.name,
+            backend = ?info.backend,
+            device_type = ?info.device_type,
+            driver = %info.driver,
+            driver_info = %info.driver_info,
+            "opened GPU adapter"
+        );
+        tracing::info!(
+            max_storage_buffer_binding_size = limits.max_storage_buffer_binding_size,
+            max_buffer_size = limits.max_buffer_size,
+            max_compute_workgroup_storage_size = limits.max_compute_workgroup_storage_size,
+            max_compute_invocations_per_workgroup = limits.max_compute_invocations_per_workgroup,
+            max_compute_workgroups_per_dimension = limits.max_compute_workgroups_per_dimension,
+            max_storage_buffers_per_shader_stage = limits.max_storage_buffers_per_shader_stage,
+            subgroup_min_size = info.subgroup_min_size,
+            subgroup_max_size = info.subgroup_max_size,
+            features = ?features,
+            "device limits"
+        );
+        let pool = Arc::new(BufferPool::default());
+        Ok(Self {
+            device,
+            queue,
+            info,
+            limits,
+            features,
+            kernels: Mutex::default(),
+            bind_groups: Mutex::default(),
+            uniforms: Mutex::default(),
+            pool,
+            next_id: AtomicU64::new(1),
+            device_error,
+        })
+    }
+
+    /// The wgpu device.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// The wgpu queue.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// Adapter name, backend, driver and subgroup sizes.
+    pub fn info(&self) -> &wgpu::AdapterInfo {
+        &self.info
+    }
+
+    /// The limits the device was created with (the adapter's own).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    /// The optional features enabled on the device.
+    pub fn features(&self) -> wgpu::Features {
+        self.features
+    }
+
+    /// True when subgroup operations are enabled and every subgroup has exactly `size` lanes.
+    pub fn has_fixed_subgroup_size(&self, size: u32) -> bool {
+        self.features.contains(wgpu::Features::SUBGROUP)
+            && self.info.subgroup_min_size == size
+            && self.info.subgroup_max_size == size
+    }
+
+    /// A one-line description: "name (backend, type)".
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({:?}, {:?})",
+            self.info.name, self.info.backend, self.info.device_type
+        )
+    }
+
+    pub(crate) fn fresh_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Blocks until all submitted work is done; reports device errors raised so far.
+    pub fn synchronize(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Device(e.to_string()))?;
+        self.check_device_error()
+    }
+
+    /// Returns (and clears) the first uncaptured device error, if one happened.
+    pub fn check_device_error(&self) -> Result<()> {
+        match self.device_error.lock().unwrap().take() {
+            Some(msg) => Err(GpuError::Device(msg)),
+            None => Ok(()),
+        }
+    }
+
+    /// Drops pooled buffers and cached bind groups and parameter buffers (pipelines stay).
+    pub fn trim(&self) {
+        self.bind_groups.lock().unwrap().clear();
+        self.uniforms.lock().unwrap().clear();
+        self.pool.clear();
+    }
+
+    /// Bytes currently held by live tensors and the reuse pool together.
+    pub fn allocated_bytes(&self) -> u64 {
+        self.pool.allocated_bytes()
+    }
+}
+
+fn enumerate(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = backends;
+    pollster::block_on(wgpu::Instance::new(desc).enumerate_adapters(backends))
+}
+
+/// Picks the best adapter that matches the name filter: discrete > integrated > virtual > CPU.
+fn pick_adapter(adapters: Vec<wgpu::Adapter>, opts: &GpuOptions) -> Option<wgpu::Adapter> {
+    let needle = opts.adapter.as_ref().map(|s| s.to_ascii_lowercase());
+    let rank = |a: &wgpu::Adapter| match a.get_info().device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    };
+    adapters
+        .into_iter()
+        .filter(|a| {
+            let info = a.get_info();
+            info.backend != wgpu::Backend::Noop
+                && needle
+                    .as_ref()
+                    .is_none_or(|n| info.name.to_ascii_lowercase().contains(n))
+        })
+        .min_by_key(rank)
+}

@@ -1,0 +1,200 @@
+//! [`Recorder`]: many dispatches recorded into one command encoder and one compute pass, submitted once.
+//! This is the one place that launches kernels: it checks the bindings, fetches or creates the cached
+//! bind group and parameter buffer, and records the dispatch.
+
+use crate::context::Gpu;
+use crate::error::{GpuError, Result};
+use crate::kernel::Kernel;
+use crate::tensor::Tensor;
+use crate::timer::GpuTimer;
+
+/// Records a sequence of kernel launches and copies; [`Recorder::submit`] sends them in one submission.
+pub struct Recorder<'g> {
+    gpu: &'g Gpu,
+    encoder: wgpu::CommandEncoder,
+    pass: Option<wgpu::ComputePass<'static>>,
+    timer: Option<&'g GpuTimer>,
+    dispatches: usize,
+}
+
+/// Workgroup counts for `groups` workgroups along one axis, folded into a second dimension when they
+/// exceed the device's per-dimension limit. Shaders recover the flat index as
+/// `gid.y * (num_workgroups.x * WORKGROUP_SIZE) + gid.x`.
+pub fn workgroups_1d(gpu: &Gpu, groups: usize) -> [u32; 3] {
+    let max = gpu.limits().max_compute_workgroups_per_dimension as usize;
+    let groups = groups.max(1);
+    if groups <= max {
+        [groups as u32, 1, 1]
+    } else {
+        let y = groups.div_ceil(max);
+        let x = groups.div_ceil(y);
+        [x as u32, y as u32, 1]
+    }
+}
+
+impl<'g> Recorder<'g> {
+    /// A new, empty recording.
+    pub fn new(gpu: &'g Gpu) -> Self {
+        let encoder = gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("tandem"),
+            });
+        Self {
+            gpu,
+            encoder,
+            pass: None,
+            timer: None,
+            dispatches: 0,
+        }
+    }
+
+    /// A new recording whose compute work is timed by `timer` (beginning and end of the pass). Time only
+    /// recordings that hold a single run of compute passes (no copies in between).
+    pub fn timed(gpu: &'g Gpu, timer: &'g GpuTimer) -> Self {
+        let mut r = Self::new(gpu);
+        r.timer = Some(timer);
+        r
+    }
+
+    /// The device this recording belongs to.
+    pub fn gpu(&self) -> &'g Gpu {
+        self.gpu
+    }
+
+    /// Number of dispatches recorded so far.
+    pub fn dispatches(&self) -> usize {
+        self.dispatches
+    }
+
+    fn pass(&mut self) -> &mut wgpu::ComputePass<'static> {
+        if self.pass.is_none() {
+            let timestamp_writes = self.timer.map(GpuTimer::pass_writes);
+            let pass = self
+                .encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("tandem step"),
+                    timestamp_writes,
+                })
+                .forget_lifetime();
+            self.pass = Some(pass);
+        }
+        self.pass.as_mut().unwrap()
+    }
+
+    /// Records `kernel` over `groups` workgroups with `tensors` bound in binding order and `params` as
+    /// the uniform block that follows them.
+    pub fn dispatch<P: bytemuck::NoUninit>(
+        &mut self,
+        kernel: &Kernel,
+        tensors: &[&Tensor],
+        params: &P,
+        groups: [u32; 3],
+    ) -> Result<()> {
+        if tensors.len() != kernel.spec.storage.len() {
+            return Err(GpuError::BadLaunch {
+                kernel: kernel.key.clone(),
+                message: format!(
+                    "{} tensors bound, {} expected",
+                    tensors.len(),
+                    kernel.spec.storage.len()
+                ),
+            });
+        }
+        let max = self.gpu.limits().max_compute_workgroups_per_dimension;
+        if groups.iter().any(|&g| g > max) {
+            return Err(GpuError::BadLaunch {
+                kernel: kernel.key.clone(),
+                message: format!("workgroups {groups:?} exceed the device's {max} per dimension"),
+            });
+        }
+        if groups.contains(&0) {
+            return Ok(());
+        }
+        let bind_group = self.bind_group(kernel, tensors, bytemuck::bytes_of(params));
+        let pass = self.pass();
+        pass.set_pipeline(&kernel.pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        self.dispatches += 1;
+        Ok(())
+    }
+
+    /// Copies `src` into `dst` (same length), between compute passes.
+    #[track_caller]
+    pub fn copy(&mut self, src: &Tensor, dst: &Tensor) {
+        assert_eq!(src.len(), dst.len(), "copy {src:?} -> {dst:?}");
+        self.pass = None;
+        if !src.is_empty() {
+            self.encoder.copy_buffer_to_buffer(
+                src.buffer(),
+                0,
+                dst.buffer(),
+                0,
+                (src.len() * 4) as u64,
+            );
+        }
+    }
+
+    /// Finishes the recording and submits it; returns the submission index.
+    pub fn submit(mut self) -> Result<wgpu::SubmissionIndex> {
+        self.pass = None;
+        if let Some(timer) = self.timer {
+            timer.resolve(&mut self.encoder);
+        }
+        let index = self.gpu.queue.submit([self.encoder.finish()]);
+        self.gpu.check_device_error()?;
+        Ok(index)
+    }
+
+    /// The cached bind group for this kernel, these buffers and these parameter bytes.
+    fn bind_group(&self, kernel: &Kernel, tensors: &[&Tensor], params: &[u8]) -> wgpu::BindGroup {
+        let gpu = self.gpu;
+        let (uniform_id, uniform) = {
+            let mut uniforms = gpu.uniforms.lock().unwrap();
+            uniforms
+                .entry(params.to_vec())
+                .or_insert_with(|| {
+                    let size = (params.len() as u64).max(16).next_multiple_of(16);
+                    let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("tandem params"),
+                        size,
+                        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                        mapped_at_creation: false,
+                    });
+                    let mut padded = params.to_vec();
+                    padded.resize(size as usize, 0);
+                    gpu.queue.write_buffer(&buffer, 0, &padded);
+                    (gpu.fresh_id(), buffer)
+                })
+                .clone()
+        };
+        let mut key = Vec::with_capacity(tensors.len() + 2);
+        key.push(kernel.id);
+        key.extend(tensors.iter().map(|t| t.buf.id));
+        key.push(uniform_id);
+        let mut groups = gpu.bind_groups.lock().unwrap();
+        groups
+            .entry(key)
+            .or_insert_with(|| {
+                let mut entries: Vec<wgpu::BindGroupEntry> = tensors
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| wgpu::BindGroupEntry {
+                        binding: i as u32,
+                        resource: t.buffer().as_entire_binding(),
+                    })
+                    .collect();
+                entries.push(wgpu::BindGroupEntry {
+                    binding: tensors.len() as u32,
+                    resource: uniform.as_entire_binding(),
+                });
+                gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(&kernel.key),
+                    layout: &kernel.layout,
+                    entries: &entries,
+                })
+            })
+            .clone()
+    }
+}

@@ -1,0 +1,247 @@
+//! [`Tensor`]: an f32 device buffer with a shape, and the pool its buffers come from and return to.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use crate::context::Gpu;
+use crate::error::{GpuError, Result};
+
+/// Buffers released by dropped tensors, by exact byte size, ready for reuse.
+#[derive(Default)]
+pub(crate) struct BufferPool {
+    free: Mutex<HashMap<u64, Vec<(u64, wgpu::Buffer)>>>,
+    allocated: AtomicU64,
+}
+
+impl BufferPool {
+    pub(crate) fn clear(&self) {
+        let mut free = self.free.lock().unwrap();
+        for (size, bufs) in free.drain() {
+            self.allocated
+                .fetch_sub(size * bufs.len() as u64, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn allocated_bytes(&self) -> u64 {
+        self.allocated.load(Ordering::Relaxed)
+    }
+}
+
+/// One pooled allocation; its id keys the bind-group cache. Returns itself to the pool on drop.
+pub(crate) struct PooledBuffer {
+    pub(crate) id: u64,
+    pub(crate) buffer: wgpu::Buffer,
+    bytes: u64,
+    pool: Weak<BufferPool>,
+}
+
+impl Drop for PooledBuffer {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.upgrade() {
+            pool.free
+                .lock()
+                .unwrap()
+                .entry(self.bytes)
+                .or_default()
+                .push((self.id, self.buffer.clone()));
+        }
+    }
+}
+
+/// A row-major f32 tensor on the device. Cloning shares the buffer.
+#[derive(Clone)]
+pub struct Tensor {
+    pub(crate) buf: Arc<PooledBuffer>,
+    shape: Vec<usize>,
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tensor{:?}#{}", self.shape, self.buf.id)
+    }
+}
+
+impl Tensor {
+    /// The shape, outermost dimension first.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// True when the tensor has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Rows and columns of a 2-D tensor; a 1-D tensor of length n is 1×n.
+    #[track_caller]
+    pub fn dims2(&self) -> (usize, usize) {
+        match self.shape[..] {
+            [n] => (1, n),
+            [r, c] => (r, c),
+            _ => panic!("expected a 1-D or 2-D tensor, got shape {:?}", self.shape),
+        }
+    }
+
+    /// The underlying wgpu buffer (possibly larger than the tensor).
+    pub fn buffer(&self) -> &wgpu::Buffer {
+        &self.buf.buffer
+    }
+
+    /// A tensor sharing this buffer with a different shape of the same length.
+    #[track_caller]
+    pub fn reshape(&self, shape: &[usize]) -> Tensor {
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            self.len(),
+            "reshape {:?} -> {shape:?} changes the length",
+            self.shape
+        );
+        Tensor {
+            buf: self.buf.clone(),
+            shape: shape.to_vec(),
+        }
+    }
+}
+
+const TENSOR_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+impl Gpu {
+    /// Checks that `bytes` fits one storage binding and one buffer on this device.
+    pub fn check_fits(&self, what: &str, bytes: u64) -> Result<()> {
+        let limits = self.limits();
+        let binding = limits.max_storage_buffer_binding_size;
+        if bytes > binding {
+            return Err(GpuError::TooLarge {
+                what: what.to_string(),
+                bytes,
+                limit: binding,
+                limit_name: "max_storage_buffer_binding_size",
+            });
+        }
+        if bytes > limits.max_buffer_size {
+            return Err(GpuError::TooLarge {
+                what: what.to_string(),
+                bytes,
+                limit: limits.max_buffer_size,
+                limit_name: "max_buffer_size",
+            });
+        }
+        Ok(())
+    }
+
+    /// A tensor of `shape` with unspecified contents, reusing a pooled buffer of the same size if any.
+    pub fn empty(&self, shape: &[usize]) -> Result<Tensor> {
+        let len: usize = shape.iter().product();
+        // Zero-length tensors still get a small buffer so that they can be bound.
+        let bytes = ((len.max(1) * 4) as u64).next_multiple_of(16);
+        self.check_fits(&format!("tensor of shape {shape:?}"), bytes)?;
+        let reused = self
+            .pool
+            .free
+            .lock()
+            .unwrap()
+            .get_mut(&bytes)
+            .and_then(Vec::pop);
+        let (id, buffer) = match reused {
+            Some(b) => b,
+            None => {
+                let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("tandem tensor"),
+                    size: bytes,
+                    usage: TENSOR_USAGE,
+                    mapped_at_creation: false,
+                });
+                self.pool.allocated.fetch_add(bytes, Ordering::Relaxed);
+                (self.fresh_id(), buffer)
+            }
+        };
+        let buf = PooledBuffer {
+            id,
+            buffer,
+            bytes,
+            pool: Arc::downgrade(&self.pool),
+        };
+        Ok(Tensor {
+            buf: Arc::new(buf),
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// A tensor of `shape` filled with zeros.
+    pub fn zeros(&self, shape: &[usize]) -> Result<Tensor> {
+        let t = self.empty(shape)?;
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        enc.clear_buffer(t.buffer(), 0, None);
+        self.queue.submit([enc.finish()]);
+        Ok(t)
+    }
+
+    /// Uploads `data` into a new tensor of `shape`.
+    #[track_caller]
+    pub fn upload(&self, shape: &[usize], data: &[f32]) -> Result<Tensor> {
+        let t = self.empty(shape)?;
+        self.write(&t, data);
+        Ok(t)
+    }
+
+    /// Overwrites the tensor's contents with `data` (its length must match).
+    #[track_caller]
+    pub fn write(&self, t: &Tensor, data: &[f32]) {
+        assert_eq!(
+            data.len(),
+            t.len(),
+            "write: {} values into {t:?}",
+            data.len()
+        );
+        if !data.is_empty() {
+            self.queue
+                .write_buffer(t.buffer(), 0, bytemuck::cast_slice(data));
+        }
+    }
+
+    /// Copies the tensor back to the host (waits for all submitted work).
+    pub fn download(&self, t: &Tensor) -> Result<Vec<f32>> {
+        let bytes = (t.len() * 4) as u64;
+        if bytes == 0 {
+            return Ok(Vec::new());
+        }
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("tandem readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(t.buffer(), 0, &staging, 0, bytes);
+        self.queue.submit([enc.finish()]);
+        self.read_mapped(&staging)
+    }
+
+    /// Maps a MAP_READ buffer, waits, and returns its contents as f32.
+    pub(crate) fn read_mapped(&self, staging: &wgpu::Buffer) -> Result<Vec<f32>> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        self.synchronize()?;
+        rx.recv()
+            .map_err(|_| GpuError::Device("buffer mapping was dropped".into()))?
+            .map_err(|e| GpuError::Device(format!("buffer mapping failed: {e}")))?;
+        let out = {
+            let view = staging
+                .get_mapped_range(..)
+                .map_err(|e| GpuError::Device(format!("mapped range: {e}")))?;
+            bytemuck::pod_collect_to_vec::<u8, f32>(&view)
+        };
+        staging.unmap();
+        Ok(out)
+    }
+}

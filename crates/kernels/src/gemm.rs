@@ -1,0 +1,317 @@
+//! GEMM: `C = alpha * op(A) · op(B) + beta * C` with the transposed-operand variants backward needs
+//! (`A·B`, `Aᵀ·B`, `A·Bᵀ`, `Aᵀ·Bᵀ`), in two implementations behind one specialisation key:
+//!
+//! - [`GemmVariant::Tiled`] (`shaders/linalg/gemm_tiled.wgsl`): workgroup-memory tiles with register
+//!   blocks, for GPUs;
+//! - [`GemmVariant::Subgroup8`] (`shaders/linalg/gemm_sg8.wgsl` on panels from `gemm_pack.wgsl`): 8-lane
+//!   subgroup broadcasts on zero-padded packed panels, for lavapipe and other CPU adapters.
+//!
+//! Reference: `tandem_reference::gemm`. Test: `tests/kernels/gemm.rs`. Bench: `tandem bench gemm`.
+
+use std::fmt;
+
+use tandem_gpu::{Access, Gpu, KernelKey, KernelSpec, Recorder, Result, Tensor, workgroups_1d};
+
+use crate::shaders::source;
+
+/// Which GEMM implementation to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GemmVariant {
+    /// Workgroup-memory tiles (64×64, 4×4 per thread): GPUs.
+    Tiled,
+    /// 8-lane subgroup broadcast on packed panels (64×64 per subgroup): CPU adapters such as lavapipe.
+    Subgroup8,
+}
+
+impl GemmVariant {
+    /// The variant this device runs fastest: `Subgroup8` where subgroups are exactly 8 lanes wide and the
+    /// adapter is a CPU, else `Tiled`. `TANDEM_GEMM=tiled|sg8` overrides (when the device supports it).
+    pub fn for_device(gpu: &Gpu) -> Self {
+        let sg8_ok = gpu.has_fixed_subgroup_size(8);
+        match std::env::var("TANDEM_GEMM").as_deref() {
+            Ok("tiled") => return Self::Tiled,
+            Ok("sg8") if sg8_ok => return Self::Subgroup8,
+            _ => {}
+        }
+        if sg8_ok && gpu.info().device_type == tandem_gpu::wgpu::DeviceType::Cpu {
+            Self::Subgroup8
+        } else {
+            Self::Tiled
+        }
+    }
+
+    /// The variants this device can run.
+    pub fn supported(gpu: &Gpu) -> Vec<Self> {
+        let mut v = vec![Self::Tiled];
+        if gpu.has_fixed_subgroup_size(8) {
+            v.push(Self::Subgroup8);
+        }
+        v
+    }
+
+    /// Short name used in keys and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tiled => "tiled",
+            Self::Subgroup8 => "sg8",
+        }
+    }
+}
+
+/// Specialisation key of the GEMM main kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GemmKey {
+    /// Implementation.
+    pub variant: GemmVariant,
+    /// A is stored (K, M).
+    pub trans_a: bool,
+    /// B is stored (N, K).
+    pub trans_b: bool,
+}
+
+impl fmt::Display for GemmKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = |b: bool| if b { 't' } else { 'n' };
+        match self.variant {
+            // The packed kernel applies transposes while packing: one main kernel serves all four.
+            GemmVariant::Subgroup8 => write!(f, "gemm_sg8"),
+            GemmVariant::Tiled => write!(f, "gemm_tiled_{}{}", t(self.trans_a), t(self.trans_b)),
+        }
+    }
+}
+
+impl KernelKey for GemmKey {
+    fn spec(&self) -> KernelSpec {
+        match self.variant {
+            GemmVariant::Tiled => KernelSpec {
+                file: "linalg/gemm_tiled.wgsl",
+                source: source("linalg/gemm_tiled.wgsl"),
+                entry: "main",
+                storage: &[Access::Read, Access::Read, Access::ReadWrite],
+                constants: vec![
+                    ("TRANS_A", f64::from(u8::from(self.trans_a))),
+                    ("TRANS_B", f64::from(u8::from(self.trans_b))),
+                ],
+            },
+            GemmVariant::Subgroup8 => KernelSpec {
+                file: "linalg/gemm_sg8.wgsl",
+                source: source("linalg/gemm_sg8.wgsl"),
+                entry: "main",
+                storage: &[Access::Read, Access::Read, Access::ReadWrite],
+                constants: vec![],
+            },
+        }
+    }
+}
+
+/// Specialisation key of the panel-packing kernel: whether the source is read as (k, row).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct PackKey {
+    trans: bool,
+}
+
+impl fmt::Display for PackKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "gemm_pack{}", if self.trans { "_t" } else { "" })
+    }
+}
+
+impl KernelKey for PackKey {
+    fn spec(&self) -> KernelSpec {
+        KernelSpec {
+            file: "linalg/gemm_pack.wgsl",
+            source: source("linalg/gemm_pack.wgsl"),
+            entry: "main",
+            storage: &[Access::Read, Access::ReadWrite],
+            constants: vec![("TRANS", f64::from(u8::from(self.trans)))],
+        }
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct GemmParams {
+    m: u32,
+    n: u32,
+    k: u32,
+    alpha: f32,
+    beta: f32,
+    _pad: [u32; 3],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct PackParams {
+    rows: u32,
+    k: u32,
+    total: u32,
+    _pad: u32,
+}
+
+/// Shape and scaling of one GEMM call.
+#[derive(Clone, Copy, Debug)]
+pub struct Gemm {
+    /// A is stored (K, M) instead of (M, K).
+    pub trans_a: bool,
+    /// B is stored (N, K) instead of (K, N).
+    pub trans_b: bool,
+    /// Scale of the product.
+    pub alpha: f32,
+    /// Scale of the existing C (0: C is overwritten and never read; 1: accumulate).
+    pub beta: f32,
+}
+
+impl Default for Gemm {
+    fn default() -> Self {
+        Self {
+            trans_a: false,
+            trans_b: false,
+            alpha: 1.0,
+            beta: 0.0,
+        }
+    }
+}
+
+impl Gemm {
+    /// `C = A·B`.
+    pub fn nn() -> Self {
+        Self::default()
+    }
+
+    /// `C = Aᵀ·B` (A stored (K, M)).
+    pub fn tn() -> Self {
+        Self {
+            trans_a: true,
+            ..Self::default()
+        }
+    }
+
+    /// `C = A·Bᵀ` (B stored (N, K)).
+    pub fn nt() -> Self {
+        Self {
+            trans_b: true,
+            ..Self::default()
+        }
+    }
+
+    /// The same product, added to C instead of overwriting it (`beta = 1`).
+    pub fn accumulate(self) -> Self {
+        Self { beta: 1.0, ..self }
+    }
+
+    /// The stored shape of A for an op(A) of m×k.
+    pub fn a_shape(&self, m: usize, k: usize) -> [usize; 2] {
+        if self.trans_a { [k, m] } else { [m, k] }
+    }
+
+    /// The stored shape of B for an op(B) of k×n.
+    pub fn b_shape(&self, k: usize, n: usize) -> [usize; 2] {
+        if self.trans_b { [n, k] } else { [k, n] }
+    }
+
+    /// `(M, N, K)` for these operands; panics if the inner dimensions or C's shape disagree.
+    #[track_caller]
+    pub fn dims(&self, a: &Tensor, b: &Tensor, c: &Tensor) -> (usize, usize, usize) {
+        let (ar, ac) = a.dims2();
+        let (br, bc) = b.dims2();
+        let (m, k) = if self.trans_a { (ac, ar) } else { (ar, ac) };
+        let (kb, n) = if self.trans_b { (bc, br) } else { (br, bc) };
+        assert_eq!(
+            k, kb,
+            "gemm inner dimensions differ: op(A) is {m}x{k}, op(B) is {kb}x{n}"
+        );
+        assert_eq!(c.dims2(), (m, n), "gemm output {c:?} is not {m}x{n}");
+        (m, n, k)
+    }
+
+    /// Records the GEMM with the device's preferred variant.
+    #[track_caller]
+    pub fn record(&self, rec: &mut Recorder<'_>, a: &Tensor, b: &Tensor, c: &Tensor) -> Result<()> {
+        let variant = GemmVariant::for_device(rec.gpu());
+        self.record_variant(rec, variant, a, b, c)
+    }
+
+    /// Records the GEMM with a chosen variant (for tests and benchmarks).
+    #[track_caller]
+    pub fn record_variant(
+        &self,
+        rec: &mut Recorder<'_>,
+        variant: GemmVariant,
+        a: &Tensor,
+        b: &Tensor,
+        c: &Tensor,
+    ) -> Result<()> {
+        let (m, n, k) = self.dims(a, b, c);
+        if m == 0 || n == 0 {
+            return Ok(());
+        }
+        let params = GemmParams {
+            m: m as u32,
+            n: n as u32,
+            k: k as u32,
+            alpha: self.alpha,
+            beta: self.beta,
+            _pad: [0; 3],
+        };
+        let gpu = rec.gpu();
+        if variant == GemmVariant::Subgroup8 {
+            let (mb, nb) = (m.div_ceil(PANEL), n.div_ceil(PANEL));
+            let packed_a = (mb * PANEL * k * 4) as u64;
+            let packed_b = (nb * PANEL * k * 4) as u64;
+            // Packing needs two scratch panels; where they would not fit a binding, use the tiled kernel.
+            let fits = gpu.check_fits("gemm panel", packed_a.max(packed_b)).is_ok();
+            let max = gpu.limits().max_compute_workgroups_per_dimension as usize;
+            if fits && mb <= max && nb <= max && k > 0 {
+                let pa = gpu.empty(&[mb * PANEL * k])?;
+                let pb = gpu.empty(&[nb * PANEL * k])?;
+                pack(rec, a, &pa, m, k, self.trans_a)?;
+                // op(B) (K, N) is packed as an (N, K) matrix: stored (K, N) is then the transposed read.
+                pack(rec, b, &pb, n, k, !self.trans_b)?;
+                let key = GemmKey {
+                    variant,
+                    trans_a: false,
+                    trans_b: false,
+                };
+                let kernel = gpu.kernel(&key)?;
+                return rec.dispatch(&kernel, &[&pa, &pb, c], &params, [nb as u32, mb as u32, 1]);
+            }
+        }
+        let key = GemmKey {
+            variant: GemmVariant::Tiled,
+            trans_a: self.trans_a,
+            trans_b: self.trans_b,
+        };
+        let kernel = gpu.kernel(&key)?;
+        let groups = [n.div_ceil(64) as u32, m.div_ceil(64) as u32, 1];
+        rec.dispatch(&kernel, &[a, b, c], &params, groups)
+    }
+}
+
+/// Rows (of A) and columns (of B) per packed panel: the sg8 kernel's block.
+const PANEL: usize = 64;
+
+/// Packs a (rows, k) matrix, stored transposed when `trans`, into zero-padded 64-row panels.
+fn pack(
+    rec: &mut Recorder<'_>,
+    src: &Tensor,
+    dst: &Tensor,
+    rows: usize,
+    k: usize,
+    trans: bool,
+) -> Result<()> {
+    let gpu = rec.gpu();
+    let kernel = gpu.kernel(&PackKey { trans })?;
+    let total = dst.len();
+    let params = PackParams {
+        rows: rows as u32,
+        k: k as u32,
+        total: total as u32,
+        _pad: 0,
+    };
+    rec.dispatch(
+        &kernel,
+        &[src, dst],
+        &params,
+        workgroups_1d(gpu, total.div_ceil(256)),
+    )
+}

@@ -1,0 +1,23 @@
+//! Every WGSL source in `shaders/`, embedded at compile time, by its path under `shaders/`.
+
+macro_rules! shader {
+    ($path:literal) => {
+        ($path, include_str!(concat!("../../../shaders/", $path)))
+    };
+}
+
+/// `(path under shaders/, WGSL source)` for every shader tandem ships.
+pub const ALL: &[(&str, &str)] = &[
+    shader!("linalg/gemm_tiled.wgsl"),
+    shader!("linalg/gemm_sg8.wgsl"),
+    shader!("linalg/gemm_pack.wgsl"),
+];
+
+/// The source of the shader at `path` (a path listed in [`ALL`]).
+#[track_caller]
+pub(crate) fn source(path: &'static str) -> &'static str {
+    ALL.iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, s)| *s)
+        .unwrap_or_else(|| panic!("shader {path} is not listed in shaders::ALL"))
+}

@@ -1,0 +1,45 @@
+// Packs GEMM operands into zero-padded panels for the subgroup kernel (gemm_sg8.wgsl), applying the
+// transpose on the way, so that the main loop reads only aligned vec4s with no bounds checks.
+//
+//   A as op(A) (M, K) -> panels [ceil(M/64)][K][64]   (64 rows of one k contiguous)
+//   B as op(B) (K, N) -> panels [ceil(N/64)][K][64]   (64 columns of one k contiguous)
+// Both are "a (rows, K) matrix into 64-row panels": rows = M for A, rows = N for B (read transposed).
+// Rows past `rows` are zero. One thread per packed element, flat index folded into 2-D.
+
+override TRANS: bool = false;
+
+struct Params {
+    rows: u32,   // M for pack_a, N for pack_b: the dimension that is blocked
+    k: u32,
+    total: u32,  // number of packed elements
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+// Element (row, k): stored (rows, K) row-major, or (K, rows) when TRANS. For A, TRANS = trans_a; for B,
+// whose op(B) is (K, N), TRANS = !trans_b (see gemm.rs).
+fn element(row: u32, k: u32) -> f32 {
+    if TRANS {
+        return src[k * p.rows + row];
+    }
+    return src[row * p.k + k];
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.y * nwg.x * 256u + gid.x;
+    if t >= p.total {
+        return;
+    }
+    let r = t % 64u;
+    let k = (t / 64u) % p.k;
+    let row = (t / 64u / p.k) * 64u + r;
+    var v = 0.0;
+    if row < p.rows {
+        v = element(row, k);
+    }
+    dst[t] = v;
+}

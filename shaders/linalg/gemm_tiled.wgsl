@@ -1,0 +1,114 @@
+// GEMM, workgroup-memory tiles with 4x4 register blocks: the variant for GPUs with fast shared memory.
+//
+//   C (M, N) = alpha * op(A) (M, K) . op(B) (K, N) + beta * C
+//   op(A) = A stored (M, K) row-major, or A stored (K, M) when TRANS_A (so Aᵀ·B needs no transpose);
+//   op(B) = B stored (K, N) row-major, or B stored (N, K) when TRANS_B.
+// f32 accumulation. Any M, N, K >= 1: every load and store is guarded. beta == 0 never reads C.
+// Workgroup 16x16 threads computes a 64x64 tile of C; each thread a 4x4 block strided by 16.
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    alpha: f32,
+    beta: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;        // (M, K) or (K, M)
+@group(0) @binding(1) var<storage, read> b: array<f32>;        // (K, N) or (N, K)
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;  // (M, N)
+@group(0) @binding(3) var<uniform> p: Params;
+
+const TILE: u32 = 64u;
+const BK: u32 = 16u;
+
+var<workgroup> a_tile: array<array<f32, 64>, 16>;  // [k][m]
+var<workgroup> b_tile: array<array<f32, 64>, 16>;  // [k][n]
+
+fn load_a(m: u32, k: u32) -> f32 {
+    if m >= p.m || k >= p.k {
+        return 0.0;
+    }
+    if TRANS_A {
+        return a[k * p.m + m];
+    }
+    return a[m * p.k + k];
+}
+
+fn load_b(k: u32, n: u32) -> f32 {
+    if k >= p.k || n >= p.n {
+        return 0.0;
+    }
+    if TRANS_B {
+        return b[n * p.k + k];
+    }
+    return b[k * p.n + n];
+}
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let m0 = wg.y * TILE;
+    let n0 = wg.x * TILE;
+    let tid = lid.y * 16u + lid.x;
+    var acc: array<array<f32, 4>, 4>;
+    for (var k0 = 0u; k0 < p.k; k0 += BK) {
+        // 256 threads fill 16x64 of each tile, 4 values each. The fast-moving thread index walks the
+        // dimension that is contiguous in memory for this operand.
+        for (var i = 0u; i < 4u; i++) {
+            let e = tid + i * 256u;
+            if TRANS_A {
+                let mm = e % TILE;
+                let kk = e / TILE;
+                a_tile[kk][mm] = load_a(m0 + mm, k0 + kk);
+            } else {
+                let kk = e % BK;
+                let mm = e / BK;
+                a_tile[kk][mm] = load_a(m0 + mm, k0 + kk);
+            }
+            if TRANS_B {
+                let kk = e % BK;
+                let nn = e / BK;
+                b_tile[kk][nn] = load_b(k0 + kk, n0 + nn);
+            } else {
+                let nn = e % TILE;
+                let kk = e / TILE;
+                b_tile[kk][nn] = load_b(k0 + kk, n0 + nn);
+            }
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < BK; kk++) {
+            var av: array<f32, 4>;
+            var bv: array<f32, 4>;
+            for (var i = 0u; i < 4u; i++) {
+                av[i] = a_tile[kk][lid.y + 16u * i];
+                bv[i] = b_tile[kk][lid.x + 16u * i];
+            }
+            for (var i = 0u; i < 4u; i++) {
+                for (var j = 0u; j < 4u; j++) {
+                    acc[i][j] = fma(av[i], bv[j], acc[i][j]);
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+    for (var i = 0u; i < 4u; i++) {
+        let m = m0 + lid.y + 16u * i;
+        for (var j = 0u; j < 4u; j++) {
+            let n = n0 + lid.x + 16u * j;
+            if m < p.m && n < p.n {
+                let idx = m * p.n + n;
+                var v = p.alpha * acc[i][j];
+                if p.beta != 0.0 {
+                    v += p.beta * c[idx];
+                }
+                c[idx] = v;
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! GEMM against `tandem_reference::gemm` for every variant and transpose, on awkward shapes.
+
+use tandem::kernels::gemm::{Gemm, GemmVariant};
+use tandem::reference::gemm as reference;
+
+use crate::common::*;
+
+fn check(variant: GemmVariant, (m, n, k): (usize, usize, usize), op: Gemm, seed: u64) {
+    let mut r = rng(seed);
+    let a = uniform(&mut r, m * k);
+    let b = uniform(&mut r, k * n);
+    let c0 = uniform(&mut r, m * n);
+    let (ta, tb, tc) = (
+        up(&op.a_shape(m, k), &a),
+        up(&op.b_shape(k, n), &b),
+        up(&[m, n], &c0),
+    );
+    run(|rec| op.record_variant(rec, variant, &ta, &tb, &tc));
+    let mut want = f64s(&c0);
+    reference::gemm(
+        &f64s(&a),
+        &f64s(&b),
+        &mut want,
+        (m, n, k),
+        op.trans_a,
+        op.trans_b,
+        op.alpha.into(),
+        op.beta.into(),
+    );
+    let tol = 2e-6 * (k as f64).sqrt().max(1.0);
+    assert_close(
+        &format!("{variant:?} {op:?} m={m} n={n} k={k}"),
+        &down(&tc),
+        &want,
+        tol,
+        tol,
+    );
+}
+
+const SHAPES: &[(usize, usize, usize)] = &[
+    (1, 1, 1),
+    (1, 7, 3),
+    (5, 1, 2),
+    (13, 17, 1),
+    (31, 67, 29),
+    (33, 65, 17),
+    (64, 64, 64),
+    (100, 37, 129),
+    (127, 131, 61),
+    (257, 70, 5),
+];
+
+fn all_ops() -> [Gemm; 5] {
+    [
+        Gemm::nn(),
+        Gemm::tn(),
+        Gemm::nt(),
+        Gemm {
+            trans_a: true,
+            trans_b: true,
+            ..Gemm::default()
+        },
+        Gemm {
+            alpha: -0.5,
+            beta: 1.5,
+            ..Gemm::nt()
+        },
+    ]
+}
+
+#[test]
+fn gemm_matches_reference_on_awkward_shapes() {
+    for variant in GemmVariant::supported(gpu()) {
+        for (i, &dims) in SHAPES.iter().enumerate() {
+            for (j, op) in all_ops().into_iter().enumerate() {
+                check(variant, dims, op, (i * 10 + j) as u64);
+            }
+        }
+    }
+}
+
+#[test]
+fn gemm_matches_reference_on_random_shapes() {
+    let mut r = rng(99);
+    for variant in GemmVariant::supported(gpu()) {
+        for s in 0..12 {
+            use rand::Rng;
+            let dims = (
+                r.random_range(1..200),
+                r.random_range(1..200),
+                r.random_range(1..200),
+            );
+            let op = all_ops()[s % 5];
+            check(variant, dims, op, 1000 + s as u64);
+        }
+    }
+}

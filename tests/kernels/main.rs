@@ -1,0 +1,7 @@
+//! GPU-versus-reference tests of every kernel, on seeded random inputs and awkward shapes.
+//! One binary, one module per kernel family; all share one device (see `common`).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod gemm;
