@@ -10,11 +10,7 @@ fn check(variant: GemmVariant, (m, n, k): (usize, usize, usize), op: Gemm, seed:
     let a = uniform(&mut r, m * k);
     let b = uniform(&mut r, k * n);
     let c0 = uniform(&mut r, m * n);
-    let (ta, tb, tc) = (
-        up(&op.a_shape(m, k), &a),
-        up(&op.b_shape(k, n), &b),
-        up(&[m, n], &c0),
-    );
+    let (ta, tb, tc) = (up(&op.a_shape(m, k), &a), up(&op.b_shape(k, n), &b), up(&[m, n], &c0));
     run(|rec| op.record_variant(rec, variant, &ta, &tb, &tc));
     let mut want = f64s(&c0);
     reference::gemm(
@@ -28,13 +24,7 @@ fn check(variant: GemmVariant, (m, n, k): (usize, usize, usize), op: Gemm, seed:
         op.beta.into(),
     );
     let tol = 2e-6 * (k as f64).sqrt().max(1.0);
-    assert_close(
-        &format!("{variant:?} {op:?} m={m} n={n} k={k}"),
-        &down(&tc),
-        &want,
-        tol,
-        tol,
-    );
+    assert_close(&format!("{variant:?} {op:?} m={m} n={n} k={k}"), &down(&tc), &want, tol, tol);
 }
 
 const SHAPES: &[(usize, usize, usize)] = &[
@@ -55,16 +45,8 @@ fn all_ops() -> [Gemm; 5] {
         Gemm::nn(),
         Gemm::tn(),
         Gemm::nt(),
-        Gemm {
-            trans_a: true,
-            trans_b: true,
-            ..Gemm::default()
-        },
-        Gemm {
-            alpha: -0.5,
-            beta: 1.5,
-            ..Gemm::nt()
-        },
+        Gemm { trans_a: true, trans_b: true, ..Gemm::default() },
+        Gemm { alpha: -0.5, beta: 1.5, ..Gemm::nt() },
     ]
 }
 
@@ -85,11 +67,7 @@ fn gemm_matches_reference_on_random_shapes() {
     for variant in GemmVariant::supported(gpu()) {
         for s in 0..12 {
             use rand::Rng;
-            let dims = (
-                r.random_range(1..200),
-                r.random_range(1..200),
-                r.random_range(1..200),
-            );
+            let dims = (r.random_range(1..200), r.random_range(1..200), r.random_range(1..200));
             let op = all_ops()[s % 5];
             check(variant, dims, op, 1000 + s as u64);
         }

@@ -4,4 +4,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod device;
+mod elementwise;
 mod gemm;
+mod norm;
+mod reduce;

@@ -22,10 +22,7 @@ impl GpuOptions {
     /// Options from the environment: `TANDEM_BACKEND=vulkan`, `TANDEM_ADAPTER=<substring of the name>`.
     pub fn from_env() -> Self {
         let get = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        Self {
-            backend: get("TANDEM_BACKEND"),
-            adapter: get("TANDEM_ADAPTER"),
-        }
+        Self { backend: get("TANDEM_BACKEND"), adapter: get("TANDEM_ADAPTER") }
     }
 }
 
@@ -41,7 +38,35 @@ pub struct Gpu {
     pub(crate) uniforms: Mutex<HashMap<Vec<u8>, (u64, wgpu::Buffer)>>,
     pub(crate) pool: Arc<BufferPool>,
     pub(crate) next_id: AtomicU64,
+    pub(crate) stats: Counters,
     device_error: Arc<Mutex<Option<String>>>,
+}
+
+/// How many wgpu objects the device layer has created: a steady-state training step must add none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpuStats {
+    /// Tensor buffers allocated (pool misses).
+    pub buffers: u64,
+    /// Bind groups created (cache misses).
+    pub bind_groups: u64,
+    /// Uniform parameter buffers created (cache misses).
+    pub uniform_buffers: u64,
+    /// Compute pipelines compiled (cache misses).
+    pub pipelines: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub buffers: AtomicU64,
+    pub bind_groups: AtomicU64,
+    pub uniform_buffers: AtomicU64,
+    pub pipelines: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// How to get a GPU adapter when there is none.
@@ -92,10 +117,7 @@ impl Gpu {
             if let Some(a) = &opts.adapter {
                 filter += &format!(" (TANDEM_ADAPTER={a})");
             }
-            GpuError::NoAdapter {
-                filter,
-                hint: NO_ADAPTER_HINT.to_string(),
-            }
+            GpuError::NoAdapter { filter, hint: NO_ADAPTER_HINT.to_string() }
         })?;
         let info = adapter.get_info();
         let limits = adapter.limits();
@@ -113,10 +135,7 @@ impl Gpu {
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         }))
-        .map_err(|e| GpuError::RequestDevice {
-            adapter: info.name.clone(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| GpuError::RequestDevice { adapter: info.name.clone(), message: e.to_string() })?;
 
         let device_error = Arc::new(Mutex::new(None));
         let sink = device_error.clone();
@@ -126,9 +145,7 @@ impl Gpu {
         }));
         let lost = device_error.clone();
         device.set_device_lost_callback(move |reason, msg| {
-            lost.lock()
-                .unwrap()
-                .get_or_insert_with(|| format!("device lost ({reason:?}): {msg}"));
+            lost.lock().unwrap().get_or_insert_with(|| format!("device lost ({reason:?}): {msg}"));
         });
 
         tracing::info!(
@@ -163,6 +180,7 @@ impl Gpu {
             uniforms: Mutex::default(),
             pool,
             next_id: AtomicU64::new(1),
+            stats: Counters::default(),
             device_error,
         })
     }
@@ -201,10 +219,7 @@ impl Gpu {
 
     /// A one-line description: "name (backend, type)".
     pub fn describe(&self) -> String {
-        format!(
-            "{} ({:?}, {:?})",
-            self.info.name, self.info.backend, self.info.device_type
-        )
+        format!("{} ({:?}, {:?})", self.info.name, self.info.backend, self.info.device_type)
     }
 
     pub(crate) fn fresh_id(&self) -> u64 {
@@ -213,9 +228,7 @@ impl Gpu {
 
     /// Blocks until all submitted work is done; reports device errors raised so far.
     pub fn synchronize(&self) -> Result<()> {
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::Device(e.to_string()))?;
+        self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| GpuError::Device(e.to_string()))?;
         self.check_device_error()
     }
 
@@ -232,6 +245,17 @@ impl Gpu {
         self.bind_groups.lock().unwrap().clear();
         self.uniforms.lock().unwrap().clear();
         self.pool.clear();
+    }
+
+    /// Counts of wgpu objects created so far.
+    pub fn stats(&self) -> GpuStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        GpuStats {
+            buffers: get(&self.stats.buffers),
+            bind_groups: get(&self.stats.bind_groups),
+            uniform_buffers: get(&self.stats.uniform_buffers),
+            pipelines: get(&self.stats.pipelines),
+        }
     }
 
     /// Bytes currently held by live tensors and the reuse pool together.
@@ -261,9 +285,7 @@ fn pick_adapter(adapters: Vec<wgpu::Adapter>, opts: &GpuOptions) -> Option<wgpu:
         .filter(|a| {
             let info = a.get_info();
             info.backend != wgpu::Backend::Noop
-                && needle
-                    .as_ref()
-                    .is_none_or(|n| info.name.to_ascii_lowercase().contains(n))
+                && needle.as_ref().is_none_or(|n| info.name.to_ascii_lowercase().contains(n))
         })
         .min_by_key(rank)
 }

@@ -72,11 +72,8 @@ impl Gpu {
     }
 
     fn compile(&self, key: String, spec: KernelSpec) -> Result<Kernel> {
-        let shader_error = |message: String| GpuError::Shader {
-            kernel: key.clone(),
-            file: spec.file.to_string(),
-            message,
-        };
+        let shader_error =
+            |message: String| GpuError::Shader { kernel: key.clone(), file: spec.file.to_string(), message };
         let mut entries: Vec<wgpu::BindGroupLayoutEntry> = spec
             .storage
             .iter()
@@ -85,9 +82,7 @@ impl Gpu {
                 binding: i as u32,
                 visibility: wgpu::ShaderStages::COMPUTE,
                 ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Storage {
-                        read_only: *access == Access::Read,
-                    },
+                    ty: wgpu::BufferBindingType::Storage { read_only: *access == Access::Read },
                     has_dynamic_offset: false,
                     min_binding_size: None,
                 },
@@ -112,48 +107,34 @@ impl Gpu {
             )));
         }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = self
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(&key),
-                source: wgpu::ShaderSource::Wgsl(spec.source.into()),
-            });
+        let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(&key),
+            source: wgpu::ShaderSource::Wgsl(spec.source.into()),
+        });
         let layout = self
             .device
-            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some(&key),
-                entries: &entries,
-            });
-        let pipeline_layout = self
-            .device
-            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(&key),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
-        let pipeline = self
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&key),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(spec.entry),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: &spec.constants,
-                    zero_initialize_workgroup_memory: false,
-                },
-                cache: None,
-            });
+            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(&key), entries: &entries });
+        let pipeline_layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(&key),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&key),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some(spec.entry),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &spec.constants,
+                zero_initialize_workgroup_memory: false,
+            },
+            cache: None,
+        });
         if let Some(err) = pollster::block_on(scope.pop()) {
             return Err(shader_error(err.to_string()));
         }
         tracing::debug!(kernel = %key, "compiled pipeline");
-        Ok(Kernel {
-            key,
-            id: self.fresh_id(),
-            spec,
-            pipeline,
-            layout,
-        })
+        crate::context::Counters::bump(&self.stats.pipelines);
+        Ok(Kernel { key, id: self.fresh_id(), spec, pipeline, layout })
     }
 }

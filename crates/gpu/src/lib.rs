@@ -14,7 +14,7 @@ mod recorder;
 mod tensor;
 mod timer;
 
-pub use context::{Gpu, GpuOptions};
+pub use context::{Gpu, GpuOptions, GpuStats};
 pub use error::{GpuError, Result};
 pub use kernel::{Access, Kernel, KernelKey, KernelSpec};
 pub use recorder::{Recorder, workgroups_1d};

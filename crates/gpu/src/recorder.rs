@@ -2,7 +2,7 @@
 //! This is the one place that launches kernels: it checks the bindings, fetches or creates the cached
 //! bind group and parameter buffer, and records the dispatch.
 
-use crate::context::Gpu;
+use crate::context::{Counters, Gpu};
 use crate::error::{GpuError, Result};
 use crate::kernel::Kernel;
 use crate::tensor::Tensor;
@@ -35,18 +35,8 @@ pub fn workgroups_1d(gpu: &Gpu, groups: usize) -> [u32; 3] {
 impl<'g> Recorder<'g> {
     /// A new, empty recording.
     pub fn new(gpu: &'g Gpu) -> Self {
-        let encoder = gpu
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("tandem"),
-            });
-        Self {
-            gpu,
-            encoder,
-            pass: None,
-            timer: None,
-            dispatches: 0,
-        }
+        let encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tandem") });
+        Self { gpu, encoder, pass: None, timer: None, dispatches: 0 }
     }
 
     /// A new recording whose compute work is timed by `timer` (beginning and end of the pass). Time only
@@ -72,10 +62,7 @@ impl<'g> Recorder<'g> {
             let timestamp_writes = self.timer.map(GpuTimer::pass_writes);
             let pass = self
                 .encoder
-                .begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("tandem step"),
-                    timestamp_writes,
-                })
+                .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("tandem step"), timestamp_writes })
                 .forget_lifetime();
             self.pass = Some(pass);
         }
@@ -94,11 +81,7 @@ impl<'g> Recorder<'g> {
         if tensors.len() != kernel.spec.storage.len() {
             return Err(GpuError::BadLaunch {
                 kernel: kernel.key.clone(),
-                message: format!(
-                    "{} tensors bound, {} expected",
-                    tensors.len(),
-                    kernel.spec.storage.len()
-                ),
+                message: format!("{} tensors bound, {} expected", tensors.len(), kernel.spec.storage.len()),
             });
         }
         let max = self.gpu.limits().max_compute_workgroups_per_dimension;
@@ -126,13 +109,7 @@ impl<'g> Recorder<'g> {
         assert_eq!(src.len(), dst.len(), "copy {src:?} -> {dst:?}");
         self.pass = None;
         if !src.is_empty() {
-            self.encoder.copy_buffer_to_buffer(
-                src.buffer(),
-                0,
-                dst.buffer(),
-                0,
-                (src.len() * 4) as u64,
-            );
+            self.encoder.copy_buffer_to_buffer(src.buffer(), 0, dst.buffer(), 0, (src.len() * 4) as u64);
         }
     }
 
@@ -142,7 +119,7 @@ impl<'g> Recorder<'g> {
         if let Some(timer) = self.timer {
             timer.resolve(&mut self.encoder);
         }
-        let index = self.gpu.queue.submit([self.encoder.finish()]);
+        let index = self.gpu.submit(self.encoder);
         self.gpu.check_device_error()?;
         Ok(index)
     }
@@ -165,6 +142,7 @@ impl<'g> Recorder<'g> {
                     let mut padded = params.to_vec();
                     padded.resize(size as usize, 0);
                     gpu.queue.write_buffer(&buffer, 0, &padded);
+                    Counters::bump(&gpu.stats.uniform_buffers);
                     (gpu.fresh_id(), buffer)
                 })
                 .clone()
@@ -180,15 +158,13 @@ impl<'g> Recorder<'g> {
                 let mut entries: Vec<wgpu::BindGroupEntry> = tensors
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| wgpu::BindGroupEntry {
-                        binding: i as u32,
-                        resource: t.buffer().as_entire_binding(),
-                    })
+                    .map(|(i, t)| wgpu::BindGroupEntry { binding: i as u32, resource: t.buffer().as_entire_binding() })
                     .collect();
                 entries.push(wgpu::BindGroupEntry {
                     binding: tensors.len() as u32,
                     resource: uniform.as_entire_binding(),
                 });
+                Counters::bump(&gpu.stats.bind_groups);
                 gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some(&kernel.key),
                     layout: &kernel.layout,

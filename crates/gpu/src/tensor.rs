@@ -7,10 +7,13 @@ use std::sync::{Arc, Mutex, Weak};
 use crate::context::Gpu;
 use crate::error::{GpuError, Result};
 
-/// Buffers released by dropped tensors, by exact byte size, ready for reuse.
+/// Buffers released by dropped tensors, by exact byte size. A released buffer waits in `pending` until
+/// the next submission: work recorded before the drop may still use it, and a host write into a reused
+/// buffer (`queue.write_buffer`) would land before that work runs.
 #[derive(Default)]
 pub(crate) struct BufferPool {
     free: Mutex<HashMap<u64, Vec<(u64, wgpu::Buffer)>>>,
+    pending: Mutex<Vec<(u64, u64, wgpu::Buffer)>>,
     allocated: AtomicU64,
 }
 
@@ -18,8 +21,15 @@ impl BufferPool {
     pub(crate) fn clear(&self) {
         let mut free = self.free.lock().unwrap();
         for (size, bufs) in free.drain() {
-            self.allocated
-                .fetch_sub(size * bufs.len() as u64, Ordering::Relaxed);
+            self.allocated.fetch_sub(size * bufs.len() as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Makes buffers released before the last submission available again.
+    pub(crate) fn recycle(&self) {
+        let mut free = self.free.lock().unwrap();
+        for (bytes, id, buffer) in self.pending.lock().unwrap().drain(..) {
+            free.entry(bytes).or_default().push((id, buffer));
         }
     }
 
@@ -39,12 +49,7 @@ pub(crate) struct PooledBuffer {
 impl Drop for PooledBuffer {
     fn drop(&mut self) {
         if let Some(pool) = self.pool.upgrade() {
-            pool.free
-                .lock()
-                .unwrap()
-                .entry(self.bytes)
-                .or_default()
-                .push((self.id, self.buffer.clone()));
+            pool.pending.lock().unwrap().push((self.bytes, self.id, self.buffer.clone()));
         }
     }
 }
@@ -102,16 +107,12 @@ impl Tensor {
             "reshape {:?} -> {shape:?} changes the length",
             self.shape
         );
-        Tensor {
-            buf: self.buf.clone(),
-            shape: shape.to_vec(),
-        }
+        Tensor { buf: self.buf.clone(), shape: shape.to_vec() }
     }
 }
 
-const TENSOR_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
-    .union(wgpu::BufferUsages::COPY_SRC)
-    .union(wgpu::BufferUsages::COPY_DST);
+const TENSOR_USAGE: wgpu::BufferUsages =
+    wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_SRC).union(wgpu::BufferUsages::COPY_DST);
 
 impl Gpu {
     /// Checks that `bytes` fits one storage binding and one buffer on this device.
@@ -143,13 +144,7 @@ impl Gpu {
         // Zero-length tensors still get a small buffer so that they can be bound.
         let bytes = ((len.max(1) * 4) as u64).next_multiple_of(16);
         self.check_fits(&format!("tensor of shape {shape:?}"), bytes)?;
-        let reused = self
-            .pool
-            .free
-            .lock()
-            .unwrap()
-            .get_mut(&bytes)
-            .and_then(Vec::pop);
+        let reused = self.pool.free.lock().unwrap().get_mut(&bytes).and_then(Vec::pop);
         let (id, buffer) = match reused {
             Some(b) => b,
             None => {
@@ -160,19 +155,19 @@ impl Gpu {
                     mapped_at_creation: false,
                 });
                 self.pool.allocated.fetch_add(bytes, Ordering::Relaxed);
+                crate::context::Counters::bump(&self.stats.buffers);
                 (self.fresh_id(), buffer)
             }
         };
-        let buf = PooledBuffer {
-            id,
-            buffer,
-            bytes,
-            pool: Arc::downgrade(&self.pool),
-        };
-        Ok(Tensor {
-            buf: Arc::new(buf),
-            shape: shape.to_vec(),
-        })
+        let buf = PooledBuffer { id, buffer, bytes, pool: Arc::downgrade(&self.pool) };
+        Ok(Tensor { buf: Arc::new(buf), shape: shape.to_vec() })
+    }
+
+    /// Submits a finished encoder; buffers released before it become reusable.
+    pub(crate) fn submit(&self, encoder: wgpu::CommandEncoder) -> wgpu::SubmissionIndex {
+        let index = self.queue.submit([encoder.finish()]);
+        self.pool.recycle();
+        index
     }
 
     /// A tensor of `shape` filled with zeros.
@@ -180,7 +175,7 @@ impl Gpu {
         let t = self.empty(shape)?;
         let mut enc = self.device.create_command_encoder(&Default::default());
         enc.clear_buffer(t.buffer(), 0, None);
-        self.queue.submit([enc.finish()]);
+        self.submit(enc);
         Ok(t)
     }
 
@@ -195,15 +190,9 @@ impl Gpu {
     /// Overwrites the tensor's contents with `data` (its length must match).
     #[track_caller]
     pub fn write(&self, t: &Tensor, data: &[f32]) {
-        assert_eq!(
-            data.len(),
-            t.len(),
-            "write: {} values into {t:?}",
-            data.len()
-        );
+        assert_eq!(data.len(), t.len(), "write: {} values into {t:?}", data.len());
         if !data.is_empty() {
-            self.queue
-                .write_buffer(t.buffer(), 0, bytemuck::cast_slice(data));
+            self.queue.write_buffer(t.buffer(), 0, bytemuck::cast_slice(data));
         }
     }
 
@@ -221,7 +210,7 @@ impl Gpu {
         });
         let mut enc = self.device.create_command_encoder(&Default::default());
         enc.copy_buffer_to_buffer(t.buffer(), 0, &staging, 0, bytes);
-        self.queue.submit([enc.finish()]);
+        self.submit(enc);
         self.read_mapped(&staging)
     }
 
@@ -236,9 +225,7 @@ impl Gpu {
             .map_err(|_| GpuError::Device("buffer mapping was dropped".into()))?
             .map_err(|e| GpuError::Device(format!("buffer mapping failed: {e}")))?;
         let out = {
-            let view = staging
-                .get_mapped_range(..)
-                .map_err(|e| GpuError::Device(format!("mapped range: {e}")))?;
+            let view = staging.get_mapped_range(..).map_err(|e| GpuError::Device(format!("mapped range: {e}")))?;
             bytemuck::pod_collect_to_vec::<u8, f32>(&view)
         };
         staging.unmap();

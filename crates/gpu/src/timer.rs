@@ -16,33 +16,27 @@ pub struct GpuTimer {
 impl GpuTimer {
     /// A timer using timestamp queries when the device has them.
     pub fn new(gpu: &Gpu) -> Self {
-        let queries = gpu
-            .features()
-            .contains(wgpu::Features::TIMESTAMP_QUERY)
-            .then(|| {
-                let set = gpu.device().create_query_set(&wgpu::QuerySetDescriptor {
-                    label: Some("tandem timer"),
-                    ty: wgpu::QueryType::Timestamp,
-                    count: 2,
-                });
-                let resolve = gpu.device().create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("tandem timer resolve"),
-                    size: 16,
-                    usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-                    mapped_at_creation: false,
-                });
-                let read = gpu.device().create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("tandem timer read"),
-                    size: 16,
-                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                });
-                (set, resolve, read)
+        let queries = gpu.features().contains(wgpu::Features::TIMESTAMP_QUERY).then(|| {
+            let set = gpu.device().create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("tandem timer"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
             });
-        Self {
-            queries,
-            period_ns: f64::from(gpu.queue().get_timestamp_period()),
-        }
+            let resolve = gpu.device().create_buffer(&wgpu::BufferDescriptor {
+                label: Some("tandem timer resolve"),
+                size: 16,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            let read = gpu.device().create_buffer(&wgpu::BufferDescriptor {
+                label: Some("tandem timer read"),
+                size: 16,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            (set, resolve, read)
+        });
+        Self { queries, period_ns: f64::from(gpu.queue().get_timestamp_period()) }
     }
 
     /// True when the device's own timestamps are used (false: host wall time).
@@ -51,10 +45,7 @@ impl GpuTimer {
     }
 
     pub(crate) fn pass_writes(&self) -> wgpu::ComputePassTimestampWrites<'_> {
-        let (set, _, _) = self
-            .queries
-            .as_ref()
-            .expect("pass_writes only with timestamps");
+        let (set, _, _) = self.queries.as_ref().expect("pass_writes only with timestamps");
         wgpu::ComputePassTimestampWrites {
             query_set: set,
             beginning_of_pass_write_index: Some(0),
@@ -71,16 +62,8 @@ impl GpuTimer {
 
     /// Records with `record` into one compute pass, submits, waits, and returns the milliseconds the
     /// device spent (timestamps), or the host's wall time around submit and wait.
-    pub fn time(
-        &self,
-        gpu: &Gpu,
-        record: impl FnOnce(&mut Recorder<'_>) -> Result<()>,
-    ) -> Result<f64> {
-        let mut rec = if self.queries.is_some() {
-            Recorder::timed(gpu, self)
-        } else {
-            Recorder::new(gpu)
-        };
+    pub fn time(&self, gpu: &Gpu, record: impl FnOnce(&mut Recorder<'_>) -> Result<()>) -> Result<f64> {
+        let mut rec = if self.queries.is_some() { Recorder::timed(gpu, self) } else { Recorder::new(gpu) };
         record(&mut rec)?;
         let start = Instant::now();
         rec.submit()?;
@@ -96,9 +79,7 @@ impl GpuTimer {
         gpu.synchronize()?;
         let ok = rx.recv().is_ok_and(|r| r.is_ok());
         let ticks = if ok {
-            let view = read
-                .get_mapped_range(..)
-                .map_err(|e| crate::GpuError::Device(e.to_string()))?;
+            let view = read.get_mapped_range(..).map_err(|e| crate::GpuError::Device(e.to_string()))?;
             let t: Vec<u64> = bytemuck::pod_collect_to_vec(&view);
             drop(view);
             read.unmap();

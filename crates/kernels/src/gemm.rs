@@ -163,12 +163,7 @@ pub struct Gemm {
 
 impl Default for Gemm {
     fn default() -> Self {
-        Self {
-            trans_a: false,
-            trans_b: false,
-            alpha: 1.0,
-            beta: 0.0,
-        }
+        Self { trans_a: false, trans_b: false, alpha: 1.0, beta: 0.0 }
     }
 }
 
@@ -180,18 +175,12 @@ impl Gemm {
 
     /// `C = Aᵀ·B` (A stored (K, M)).
     pub fn tn() -> Self {
-        Self {
-            trans_a: true,
-            ..Self::default()
-        }
+        Self { trans_a: true, ..Self::default() }
     }
 
     /// `C = A·Bᵀ` (B stored (N, K)).
     pub fn nt() -> Self {
-        Self {
-            trans_b: true,
-            ..Self::default()
-        }
+        Self { trans_b: true, ..Self::default() }
     }
 
     /// The same product, added to C instead of overwriting it (`beta = 1`).
@@ -216,10 +205,7 @@ impl Gemm {
         let (br, bc) = b.dims2();
         let (m, k) = if self.trans_a { (ac, ar) } else { (ar, ac) };
         let (kb, n) = if self.trans_b { (bc, br) } else { (br, bc) };
-        assert_eq!(
-            k, kb,
-            "gemm inner dimensions differ: op(A) is {m}x{k}, op(B) is {kb}x{n}"
-        );
+        assert_eq!(k, kb, "gemm inner dimensions differ: op(A) is {m}x{k}, op(B) is {kb}x{n}");
         assert_eq!(c.dims2(), (m, n), "gemm output {c:?} is not {m}x{n}");
         (m, n, k)
     }
@@ -245,14 +231,8 @@ impl Gemm {
         if m == 0 || n == 0 {
             return Ok(());
         }
-        let params = GemmParams {
-            m: m as u32,
-            n: n as u32,
-            k: k as u32,
-            alpha: self.alpha,
-            beta: self.beta,
-            _pad: [0; 3],
-        };
+        let params =
+            GemmParams { m: m as u32, n: n as u32, k: k as u32, alpha: self.alpha, beta: self.beta, _pad: [0; 3] };
         let gpu = rec.gpu();
         if variant == GemmVariant::Subgroup8 {
             let (mb, nb) = (m.div_ceil(PANEL), n.div_ceil(PANEL));
@@ -267,20 +247,12 @@ impl Gemm {
                 pack(rec, a, &pa, m, k, self.trans_a)?;
                 // op(B) (K, N) is packed as an (N, K) matrix: stored (K, N) is then the transposed read.
                 pack(rec, b, &pb, n, k, !self.trans_b)?;
-                let key = GemmKey {
-                    variant,
-                    trans_a: false,
-                    trans_b: false,
-                };
+                let key = GemmKey { variant, trans_a: false, trans_b: false };
                 let kernel = gpu.kernel(&key)?;
                 return rec.dispatch(&kernel, &[&pa, &pb, c], &params, [nb as u32, mb as u32, 1]);
             }
         }
-        let key = GemmKey {
-            variant: GemmVariant::Tiled,
-            trans_a: self.trans_a,
-            trans_b: self.trans_b,
-        };
+        let key = GemmKey { variant: GemmVariant::Tiled, trans_a: self.trans_a, trans_b: self.trans_b };
         let kernel = gpu.kernel(&key)?;
         let groups = [n.div_ceil(64) as u32, m.div_ceil(64) as u32, 1];
         rec.dispatch(&kernel, &[a, b, c], &params, groups)
@@ -291,27 +263,10 @@ impl Gemm {
 const PANEL: usize = 64;
 
 /// Packs a (rows, k) matrix, stored transposed when `trans`, into zero-padded 64-row panels.
-fn pack(
-    rec: &mut Recorder<'_>,
-    src: &Tensor,
-    dst: &Tensor,
-    rows: usize,
-    k: usize,
-    trans: bool,
-) -> Result<()> {
+fn pack(rec: &mut Recorder<'_>, src: &Tensor, dst: &Tensor, rows: usize, k: usize, trans: bool) -> Result<()> {
     let gpu = rec.gpu();
     let kernel = gpu.kernel(&PackKey { trans })?;
     let total = dst.len();
-    let params = PackParams {
-        rows: rows as u32,
-        k: k as u32,
-        total: total as u32,
-        _pad: 0,
-    };
-    rec.dispatch(
-        &kernel,
-        &[src, dst],
-        &params,
-        workgroups_1d(gpu, total.div_ceil(256)),
-    )
+    let params = PackParams { rows: rows as u32, k: k as u32, total: total as u32, _pad: 0 };
+    rec.dispatch(&kernel, &[src, dst], &params, workgroups_1d(gpu, total.div_ceil(256)))
 }

@@ -1,8 +1,20 @@
 //! tandem's compute kernels: one module per shader family, each with its specialisation key, dispatch
 //! sizing and `record` wrapper. Sources live in `shaders/` at the workspace root; the f64 twin of every
-//! kernel is in `tandem-reference` under the same name.
+//! kernel is in `tandem-reference` under the same module name, and its test in `tests/kernels/`.
+//!
+//! Conventions: forward functions write their outputs; backward functions write (`=`, not `+=`) every
+//! gradient they produce. Shape mismatches are programmer errors and panic; device errors are `Result`s.
 
+pub mod activation;
+pub mod axpy;
+pub mod batch_norm;
+pub mod bias;
+pub mod entry;
 pub mod gemm;
+pub mod l2_normalize;
+pub mod layer_norm;
+pub mod reduce;
 pub mod shaders;
 
+pub use activation::Activation;
 pub use gemm::{Gemm, GemmVariant};

@@ -11,6 +11,20 @@ pub const ALL: &[(&str, &str)] = &[
     shader!("linalg/gemm_tiled.wgsl"),
     shader!("linalg/gemm_sg8.wgsl"),
     shader!("linalg/gemm_pack.wgsl"),
+    shader!("linalg/reduce_fwd.wgsl"),
+    shader!("linalg/reduce_bwd.wgsl"),
+    shader!("linalg/axpy.wgsl"),
+    shader!("nn/bias_add_fwd.wgsl"),
+    shader!("nn/relu_fwd.wgsl"),
+    shader!("nn/relu_bwd.wgsl"),
+    shader!("nn/gelu_fwd.wgsl"),
+    shader!("nn/gelu_bwd.wgsl"),
+    shader!("nn/batch_norm_fwd.wgsl"),
+    shader!("nn/batch_norm_bwd.wgsl"),
+    shader!("nn/layer_norm_fwd.wgsl"),
+    shader!("nn/layer_norm_bwd.wgsl"),
+    shader!("nn/l2_normalize_fwd.wgsl"),
+    shader!("nn/l2_normalize_bwd.wgsl"),
 ];
 
 /// The source of the shader at `path` (a path listed in [`ALL`]).

@@ -24,24 +24,14 @@ pub fn gemm(
                 let bv = if trans_b { b[j * k + p] } else { b[p * n + j] };
                 s += av * bv;
             }
-            let prev = if beta == 0.0 {
-                0.0
-            } else {
-                beta * c[i * n + j]
-            };
+            let prev = if beta == 0.0 { 0.0 } else { beta * c[i * n + j] };
             c[i * n + j] = alpha * s + prev;
         }
     }
 }
 
 /// `op(a) · op(b)` as a new m×n matrix.
-pub fn matmul(
-    a: &[f64],
-    b: &[f64],
-    dims: (usize, usize, usize),
-    trans_a: bool,
-    trans_b: bool,
-) -> Vec<f64> {
+pub fn matmul(a: &[f64], b: &[f64], dims: (usize, usize, usize), trans_a: bool, trans_b: bool) -> Vec<f64> {
     let mut c = vec![0.0; dims.0 * dims.1];
     gemm(a, b, &mut c, dims, trans_a, trans_b, 1.0, 0.0);
     c

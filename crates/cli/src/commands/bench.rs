@@ -62,10 +62,7 @@ fn variant(gpu: &Gpu, name: &str) -> Result<GemmVariant> {
         other => bail!("unknown --variant '{other}': use auto, tiled or sg8"),
     };
     if !GemmVariant::supported(gpu).contains(&v) {
-        bail!(
-            "--variant {name} is not supported on {} (needs 8-lane subgroups)",
-            gpu.describe()
-        );
+        bail!("--variant {name} is not supported on {} (needs 8-lane subgroups)", gpu.describe());
     }
     Ok(v)
 }
@@ -74,11 +71,7 @@ fn variant(gpu: &Gpu, name: &str) -> Result<GemmVariant> {
 pub fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     let n = xs.len();
-    if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        0.5 * (xs[n / 2 - 1] + xs[n / 2])
-    }
+    if n % 2 == 1 { xs[n / 2] } else { 0.5 * (xs[n / 2 - 1] + xs[n / 2]) }
 }
 
 fn gemm(args: &GemmArgs) -> Result<()> {
@@ -88,14 +81,9 @@ fn gemm(args: &GemmArgs) -> Result<()> {
     }
     let gpu = super::open_gpu()?;
     let variant = variant(&gpu, &args.variant)?;
-    let op = Gemm {
-        trans_a: args.trans_a,
-        trans_b: args.trans_b,
-        ..Gemm::default()
-    };
+    let op = Gemm { trans_a: args.trans_a, trans_b: args.trans_b, ..Gemm::default() };
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let mut rand =
-        |len: usize| -> Vec<f32> { (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect() };
+    let mut rand = |len: usize| -> Vec<f32> { (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect() };
     let (a, b) = (rand(m * k), rand(k * n));
     let ta = gpu.upload(&op.a_shape(m, k), &a)?;
     let tb = gpu.upload(&op.b_shape(k, n), &b)?;
@@ -112,11 +100,7 @@ fn gemm(args: &GemmArgs) -> Result<()> {
     let gflops = 2.0 * (m * n * k) as f64 / (median_ms * 1e6);
     let c = gpu.download(&tc)?;
     let (max_abs_err, checked) = max_abs_err(&a, &b, &c, (m, n, k), op);
-    let key = tandem_kernels::gemm::GemmKey {
-        variant,
-        trans_a: op.trans_a,
-        trans_b: op.trans_b,
-    };
+    let key = tandem_kernels::gemm::GemmKey { variant, trans_a: op.trans_a, trans_b: op.trans_b };
     let out = json!({
         "kernel": key.to_string(),
         "variant": variant.name(),
@@ -143,26 +127,12 @@ fn gemm(args: &GemmArgs) -> Result<()> {
 
 /// Max |C - reference| over every output for small problems, or over 4096 seeded samples for large
 /// ones (the full f64 reference at 2048³ takes minutes on the host).
-fn max_abs_err(
-    a: &[f32],
-    b: &[f32],
-    c: &[f32],
-    (m, n, k): (usize, usize, usize),
-    op: Gemm,
-) -> (f64, usize) {
+fn max_abs_err(a: &[f32], b: &[f32], c: &[f32], (m, n, k): (usize, usize, usize), op: Gemm) -> (f64, usize) {
     let entry = |i: usize, j: usize| -> f64 {
         (0..k)
             .map(|p| {
-                let av = if op.trans_a {
-                    a[p * m + i]
-                } else {
-                    a[i * k + p]
-                };
-                let bv = if op.trans_b {
-                    b[j * k + p]
-                } else {
-                    b[p * n + j]
-                };
+                let av = if op.trans_a { a[p * m + i] } else { a[i * k + p] };
+                let bv = if op.trans_b { b[j * k + p] } else { b[p * n + j] };
                 f64::from(av) * f64::from(bv)
             })
             .sum()
@@ -174,9 +144,7 @@ fn max_abs_err(
     } else {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let samples = 4096;
-        let e = (0..samples)
-            .map(|_| err(rng.random_range(0..m), rng.random_range(0..n)))
-            .fold(0.0, f64::max);
+        let e = (0..samples).map(|_| err(rng.random_range(0..m), rng.random_range(0..n))).fold(0.0, f64::max);
         (e, samples)
     }
 }

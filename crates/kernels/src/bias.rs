@@ -1,0 +1,32 @@
+//! Bias add over rows (`shaders/nn/bias_add_fwd.wgsl`), and its backward, the column sum
+//! (`linalg/reduce_fwd.wgsl`). Reference: `tandem_reference::bias`.
+
+use tandem_gpu::{Access, Recorder, Result, Tensor};
+
+use crate::entry::EntryKey;
+use crate::reduce::{Axis, ReduceOp, reduce_forward};
+
+const KEY: EntryKey =
+    EntryKey { file: "nn/bias_add_fwd.wgsl", entry: "main", storage: &[Access::Read, Access::ReadWrite] };
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    rows: u32,
+    cols: u32,
+    _pad: [u32; 2],
+}
+
+/// `y (n, d) += bias (d)` in place.
+#[track_caller]
+pub fn bias_add_forward(rec: &mut Recorder<'_>, bias: &Tensor, y: &Tensor) -> Result<()> {
+    let (n, d) = y.dims2();
+    assert_eq!(bias.len(), d, "bias {bias:?} does not match the columns of {y:?}");
+    KEY.launch(rec, &[bias, y], &Params { rows: n as u32, cols: d as u32, _pad: [0; 2] }, n * d, 256)
+}
+
+/// `dbias = Σ_rows dy` (written).
+#[track_caller]
+pub fn bias_add_backward(rec: &mut Recorder<'_>, dy: &Tensor, dbias: &Tensor) -> Result<()> {
+    reduce_forward(rec, ReduceOp::Sum, Axis::Cols, dy, dbias)
+}

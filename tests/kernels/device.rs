@@ -1,0 +1,76 @@
+//! The device layer itself: errors name what failed, and a repeated recording creates no wgpu object.
+
+use tandem::gpu::{Access, GpuError, KernelKey, KernelSpec, Recorder};
+use tandem::kernels::Gemm;
+
+use crate::common::*;
+
+struct Broken;
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "test_broken_kernel")
+    }
+}
+
+impl KernelKey for Broken {
+    fn spec(&self) -> KernelSpec {
+        KernelSpec {
+            file: "test/broken.wgsl",
+            source: "@group(0) @binding(0) var<storage, read_write> y: array<f32>;\n\
+                     @compute @workgroup_size(1) fn main() { y[0] = undefined_name; }",
+            entry: "main",
+            storage: &[Access::ReadWrite],
+            constants: Vec::new(),
+        }
+    }
+}
+
+#[test]
+fn a_shader_error_names_the_kernel() {
+    match gpu().kernel(&Broken) {
+        Err(GpuError::Shader { kernel, file, .. }) => {
+            assert_eq!(kernel, "test_broken_kernel");
+            assert_eq!(file, "test/broken.wgsl");
+        }
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a broken shader compiled"),
+    }
+    // The device stays usable afterwards.
+    gpu().check_device_error().expect("no stray device error");
+}
+
+#[test]
+fn a_tensor_over_the_binding_limit_is_refused_before_any_dispatch() {
+    let g = gpu();
+    let too_many = (g.limits().max_storage_buffer_binding_size / 4 + 1) as usize;
+    match g.empty(&[too_many]) {
+        Err(GpuError::TooLarge { bytes, limit, .. }) => assert!(bytes > limit),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_repeated_recording_creates_no_wgpu_object() {
+    // A device of its own, so that tests running in parallel do not touch its counters.
+    let g = tandem::gpu::Gpu::new().expect("device");
+    let mut r = rng(7);
+    let (m, n, k) = (70, 33, 129);
+    let a = g.upload(&[m, k], &uniform(&mut r, m * k)).unwrap();
+    let b = g.upload(&[n, k], &uniform(&mut r, n * k)).unwrap();
+    let c = g.empty(&[m, n]).unwrap();
+    let y = g.empty(&[m, n]).unwrap();
+    let step = || {
+        let mut rec = Recorder::new(&g);
+        Gemm::nt().record(&mut rec, &a, &b, &c).unwrap();
+        tandem::kernels::Activation::Relu.forward(&mut rec, &c, &y).unwrap();
+        rec.submit().unwrap();
+        g.synchronize().unwrap();
+    };
+    step();
+    let first = g.stats();
+    assert!(first.pipelines > 0 && first.bind_groups > 0, "the first run compiles and binds: {first:?}");
+    step();
+    step();
+    assert_eq!(g.stats(), first, "later runs must come entirely from the caches");
+}
