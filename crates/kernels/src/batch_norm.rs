@@ -6,7 +6,7 @@ use tandem_gpu::{Access, Recorder, Result, Tensor};
 use crate::entry::{EntryKey, placeholder};
 
 /// BatchNorm hyper-parameters (PyTorch's defaults: eps 1e-5, momentum 0.1, affine).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BatchNormConfig {
     /// Added to the variance inside the square root.
     pub eps: f32,

@@ -1,1 +1,16 @@
+//! tandem's layers and encoders as explicit forward/backward pairs on the device.
+//!
+//! Each layer owns its parameters and gradients ([`Param`]); the activations a backward pass needs live
+//! in a workspace allocated once per batch size and reused every step, so a steady-state step allocates
+//! nothing. Backward passes write (`=`) every gradient.
 
+pub mod batch_norm;
+pub mod init;
+pub mod linear;
+pub mod mlp;
+pub mod param;
+
+pub use batch_norm::BatchNorm1d;
+pub use linear::Linear;
+pub use mlp::{MlpConfig, MlpEncoder, MlpWorkspace};
+pub use param::{Param, ParamKind};

@@ -11,6 +11,7 @@ pub mod gemm;
 pub mod gradcheck;
 pub mod l2_normalize;
 pub mod layer_norm;
+pub mod mlp;
 pub mod reduce;
 
 #[cfg(test)]

@@ -1,0 +1,60 @@
+//! [`Linear`]: `y = x Wᵀ + b` with `W` stored (out, in) as `torch.nn.Linear`. Forward is the `A·Bᵀ` GEMM
+//! plus the bias add; backward uses the transposed-operand GEMMs directly (`dW = dyᵀ x`, `dx = dy W`).
+
+use rand_chacha::ChaCha8Rng;
+use tandem_gpu::{Gpu, Recorder, Result, Tensor};
+use tandem_kernels::Gemm;
+use tandem_kernels::bias::{bias_add_backward, bias_add_forward};
+
+use crate::init::linear_default;
+use crate::param::{Param, ParamKind};
+
+/// A fully connected layer.
+pub struct Linear {
+    /// (out, in).
+    pub weight: Param,
+    /// (out).
+    pub bias: Param,
+}
+
+impl Linear {
+    /// A layer initialised as PyTorch does, from `rng`.
+    pub fn new(gpu: &Gpu, name: &str, d_in: usize, d_out: usize, rng: &mut ChaCha8Rng) -> Result<Self> {
+        let (w, b) = linear_default(rng, d_in, d_out);
+        Ok(Self {
+            weight: Param::new(gpu, format!("{name}.weight"), ParamKind::Weight, &[d_out, d_in], &w)?,
+            bias: Param::new(gpu, format!("{name}.bias"), ParamKind::Bias, &[d_out], &b)?,
+        })
+    }
+
+    /// Input width.
+    pub fn d_in(&self) -> usize {
+        self.weight.value.shape()[1]
+    }
+
+    /// Output width.
+    pub fn d_out(&self) -> usize {
+        self.weight.value.shape()[0]
+    }
+
+    /// `y (n, out) = x (n, in) Wᵀ + b`.
+    pub fn forward(&self, rec: &mut Recorder<'_>, x: &Tensor, y: &Tensor) -> Result<()> {
+        Gemm::nt().record(rec, x, &self.weight.value, y)?;
+        bias_add_forward(rec, &self.bias.value, y)
+    }
+
+    /// Writes the parameter gradients from `dy` and the forward input `x`, and `dx = dy W` when given.
+    pub fn backward(&self, rec: &mut Recorder<'_>, x: &Tensor, dy: &Tensor, dx: Option<&Tensor>) -> Result<()> {
+        Gemm::tn().record(rec, dy, x, &self.weight.grad)?;
+        bias_add_backward(rec, dy, &self.bias.grad)?;
+        if let Some(dx) = dx {
+            Gemm::nn().record(rec, dy, &self.weight.value, dx)?;
+        }
+        Ok(())
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> [&Param; 2] {
+        [&self.weight, &self.bias]
+    }
+}

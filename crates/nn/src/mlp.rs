@@ -1,0 +1,229 @@
+//! [`MlpEncoder`]: blocks of Linear → BatchNorm1d → ReLU, the final block optionally a plain Linear,
+//! with forward and backward recorded on the device. Reference: `tandem_reference::mlp`.
+
+use tandem_gpu::{Gpu, Recorder, Result, Tensor};
+use tandem_kernels::Activation;
+use tandem_kernels::batch_norm::{BatchNormConfig, BatchNormSaved};
+
+use crate::batch_norm::BatchNorm1d;
+use crate::init::layer_rng;
+use crate::linear::Linear;
+use crate::param::Param;
+
+/// The shape of an MLP encoder.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MlpConfig {
+    /// Widths from input to output: `[in, h1, ..., out]`, at least two.
+    pub widths: Vec<usize>,
+    /// Whether hidden blocks have a BatchNorm between Linear and ReLU.
+    pub batch_norm: bool,
+    /// Whether the last block is a plain Linear (no BatchNorm, no ReLU).
+    pub last_plain: bool,
+    /// BatchNorm settings.
+    pub bn: BatchNormConfig,
+    /// Initialisation seed.
+    pub seed: u64,
+}
+
+/// Why an MLP specification was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MlpSpecError {
+    /// Not of the form `IN-H1-...-OUT` with positive integers.
+    #[error("MLP widths '{0}' must be at least two positive integers joined by '-', e.g. 3072-1024-256")]
+    Malformed(String),
+}
+
+impl MlpConfig {
+    /// `widths` with BatchNorm in every block but a plain last one (PyTorch defaults for BatchNorm).
+    pub fn new(widths: &[usize], seed: u64) -> Self {
+        Self { widths: widths.to_vec(), batch_norm: true, last_plain: true, bn: BatchNormConfig::default(), seed }
+    }
+
+    /// Parses `IN-H1-...-OUT`.
+    pub fn parse(spec: &str, seed: u64) -> Result<Self, MlpSpecError> {
+        let widths: Option<Vec<usize>> =
+            spec.split('-').map(|w| w.trim().parse::<usize>().ok().filter(|&v| v > 0)).collect();
+        match widths {
+            Some(w) if w.len() >= 2 => Ok(Self::new(&w, seed)),
+            _ => Err(MlpSpecError::Malformed(spec.to_string())),
+        }
+    }
+}
+
+/// One block: Linear, then optionally BatchNorm1d, then optionally ReLU.
+pub struct Block {
+    /// The linear map.
+    pub linear: Linear,
+    /// The normalisation, if any.
+    pub bn: Option<BatchNorm1d>,
+    /// Whether a ReLU follows.
+    pub relu: bool,
+}
+
+/// An MLP encoder on the device.
+pub struct MlpEncoder {
+    /// The configuration it was built from.
+    pub config: MlpConfig,
+    /// The blocks, input first.
+    pub blocks: Vec<Block>,
+}
+
+/// Activation and gradient buffers of one block, for one batch size.
+struct BlockBuffers {
+    linear_out: Tensor,
+    bn: Option<(Tensor, Tensor, Tensor)>,
+    act: Option<Tensor>,
+    d_act: Option<Tensor>,
+    d_linear: Option<Tensor>,
+    d_input: Option<Tensor>,
+}
+
+impl BlockBuffers {
+    fn output(&self) -> &Tensor {
+        self.act.as_ref().or(self.bn.as_ref().map(|b| &b.0)).unwrap_or(&self.linear_out)
+    }
+
+    fn pre_activation(&self) -> &Tensor {
+        self.bn.as_ref().map(|b| &b.0).unwrap_or(&self.linear_out)
+    }
+}
+
+/// Everything forward keeps for backward, allocated once for a batch size and reused every step.
+pub struct MlpWorkspace {
+    batch: usize,
+    blocks: Vec<BlockBuffers>,
+}
+
+impl MlpWorkspace {
+    /// The batch size it was allocated for.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// The encoder's output after [`MlpEncoder::forward`].
+    pub fn output(&self) -> &Tensor {
+        self.blocks.last().expect("an MLP has at least one block").output()
+    }
+}
+
+impl MlpEncoder {
+    /// Builds the encoder with seeded PyTorch-default initialisation.
+    pub fn new(gpu: &Gpu, config: MlpConfig) -> Result<Self> {
+        assert!(config.widths.len() >= 2, "an MLP needs at least an input and an output width");
+        let n_blocks = config.widths.len() - 1;
+        let mut blocks = Vec::with_capacity(n_blocks);
+        for (i, pair) in config.widths.windows(2).enumerate() {
+            let last = i + 1 == n_blocks;
+            let plain = last && config.last_plain;
+            let mut rng = layer_rng(config.seed, i as u64);
+            let linear = Linear::new(gpu, &format!("blocks.{i}.linear"), pair[0], pair[1], &mut rng)?;
+            let bn = (config.batch_norm && !plain)
+                .then(|| BatchNorm1d::new(gpu, &format!("blocks.{i}.bn"), pair[1], config.bn))
+                .transpose()?;
+            blocks.push(Block { linear, bn, relu: !plain });
+        }
+        Ok(Self { config, blocks })
+    }
+
+    /// Input width.
+    pub fn d_in(&self) -> usize {
+        self.config.widths[0]
+    }
+
+    /// Output width.
+    pub fn d_out(&self) -> usize {
+        *self.config.widths.last().unwrap()
+    }
+
+    /// Every parameter, input block first, in a stable order.
+    pub fn params(&self) -> Vec<&Param> {
+        let mut out = Vec::new();
+        for b in &self.blocks {
+            out.extend(b.linear.params());
+            if let Some(bn) = &b.bn {
+                out.extend(bn.params());
+            }
+        }
+        out
+    }
+
+    /// Allocates the activation and gradient buffers for batches of `batch` rows.
+    pub fn workspace(&self, gpu: &Gpu, batch: usize) -> Result<MlpWorkspace> {
+        let mut blocks = Vec::with_capacity(self.blocks.len());
+        for (i, b) in self.blocks.iter().enumerate() {
+            let d = b.linear.d_out();
+            let full = || gpu.empty(&[batch, d]);
+            blocks.push(BlockBuffers {
+                linear_out: full()?,
+                bn: b
+                    .bn
+                    .as_ref()
+                    .map(|_| Ok::<_, tandem_gpu::GpuError>((full()?, gpu.empty(&[d])?, gpu.empty(&[d])?)))
+                    .transpose()?,
+                act: b.relu.then(full).transpose()?,
+                d_act: b.relu.then(full).transpose()?,
+                d_linear: b.bn.as_ref().map(|_| full()).transpose()?,
+                d_input: (i > 0).then(|| gpu.empty(&[batch, b.linear.d_in()])).transpose()?,
+            });
+        }
+        Ok(MlpWorkspace { batch, blocks })
+    }
+
+    /// Records the forward pass of `x` (batch, in); the output is [`MlpWorkspace::output`].
+    #[track_caller]
+    pub fn forward(&self, rec: &mut Recorder<'_>, training: bool, x: &Tensor, ws: &MlpWorkspace) -> Result<()> {
+        assert_eq!(x.dims2(), (ws.batch, self.d_in()), "MLP input {x:?} for a workspace of batch {}", ws.batch);
+        let mut input = x;
+        for (b, buf) in self.blocks.iter().zip(&ws.blocks) {
+            b.linear.forward(rec, input, &buf.linear_out)?;
+            if let (Some(bn), Some((y, mean, invstd))) = (&b.bn, &buf.bn) {
+                bn.forward(rec, training, &buf.linear_out, y, &BatchNormSaved { mean, invstd })?;
+            }
+            if let Some(act) = &buf.act {
+                Activation::Relu.forward(rec, buf.pre_activation(), act)?;
+            }
+            input = buf.output();
+        }
+        Ok(())
+    }
+
+    /// Records the backward pass from `dy` (batch, out), the gradient of the output: writes every
+    /// parameter gradient, and `dx` (batch, in) when given. `x` and `training` must be the forward's.
+    #[track_caller]
+    pub fn backward(
+        &self,
+        rec: &mut Recorder<'_>,
+        training: bool,
+        x: &Tensor,
+        ws: &MlpWorkspace,
+        dy: &Tensor,
+        dx: Option<&Tensor>,
+    ) -> Result<()> {
+        assert_eq!(dy.dims2(), (ws.batch, self.d_out()), "MLP output gradient {dy:?}");
+        let mut d_out = dy;
+        for i in (0..self.blocks.len()).rev() {
+            let (b, buf) = (&self.blocks[i], &ws.blocks[i]);
+            let d_pre = match &buf.d_act {
+                Some(d_act) => {
+                    Activation::Relu.backward(rec, buf.pre_activation(), d_out, d_act)?;
+                    d_act
+                }
+                None => d_out,
+            };
+            let d_linear = match (&b.bn, &buf.bn, &buf.d_linear) {
+                (Some(bn), Some((_, mean, invstd)), Some(dl)) => {
+                    bn.backward(rec, training, d_pre, &buf.linear_out, &BatchNormSaved { mean, invstd }, dl)?;
+                    dl
+                }
+                _ => d_pre,
+            };
+            let input = if i == 0 { x } else { ws.blocks[i - 1].output() };
+            let d_input = if i == 0 { dx } else { buf.d_input.as_ref() };
+            b.linear.backward(rec, input, d_linear, d_input)?;
+            if let Some(d) = &buf.d_input {
+                d_out = d;
+            }
+        }
+        Ok(())
+    }
+}
