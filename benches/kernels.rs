@@ -1,1 +1,101 @@
-fn main() {}
+//! Criterion benchmarks of the kernels, timed on the device (GPU timestamps where the adapter has them,
+//! else wall time around a synchronised submit), reported as throughput in FLOP (GEMM, MLP) or bytes
+//! (elementwise). Run with `cargo bench`; one module per kernel family.
+
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use tandem::gpu::{Gpu, GpuTimer, Recorder, Tensor};
+use tandem::kernels::{Activation, Gemm, GemmVariant};
+use tandem::nn::{MlpConfig, MlpEncoder};
+
+fn gpu() -> &'static Gpu {
+    static GPU: std::sync::OnceLock<Gpu> = std::sync::OnceLock::new();
+    GPU.get_or_init(|| Gpu::new().expect("benchmarks need a GPU adapter"))
+}
+
+fn filled(shape: &[usize]) -> Tensor {
+    let n: usize = shape.iter().product();
+    let data: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
+    gpu().upload(shape, &data).unwrap()
+}
+
+/// Times `iters` recordings of `record`, each submitted and measured on its own.
+fn device_time(iters: u64, record: &dyn Fn(&mut Recorder<'_>) -> tandem::gpu::Result<()>) -> Duration {
+    let timer = GpuTimer::new(gpu());
+    let mut total = 0.0;
+    for _ in 0..iters {
+        total += timer.time(gpu(), |rec| record(rec)).unwrap();
+    }
+    Duration::from_secs_f64(total / 1e3)
+}
+
+mod gemm {
+    use super::*;
+
+    pub fn bench(c: &mut Criterion) {
+        let mut group = c.benchmark_group("gemm");
+        group.sample_size(10).measurement_time(Duration::from_secs(3));
+        for variant in GemmVariant::supported(gpu()) {
+            for n in [256usize, 512] {
+                for (name, op) in [("nn", Gemm::nn()), ("tn", Gemm::tn()), ("nt", Gemm::nt())] {
+                    let (a, b, out) = (filled(&[n, n]), filled(&[n, n]), filled(&[n, n]));
+                    group.throughput(Throughput::Elements(2 * (n * n * n) as u64));
+                    group.bench_function(BenchmarkId::new(format!("{}_{name}", variant.name()), n), |bench| {
+                        bench.iter_custom(|iters| {
+                            device_time(iters, &|rec| op.record_variant(rec, variant, &a, &b, &out))
+                        })
+                    });
+                }
+            }
+        }
+        group.finish();
+    }
+}
+
+mod elementwise {
+    use super::*;
+
+    pub fn bench(c: &mut Criterion) {
+        let mut group = c.benchmark_group("elementwise");
+        group.sample_size(10).measurement_time(Duration::from_secs(2));
+        let n = 1 << 22;
+        let (x, y) = (filled(&[n]), filled(&[n]));
+        for act in [Activation::Relu, Activation::Gelu] {
+            // One read and one write per element.
+            group.throughput(Throughput::Bytes(8 * n as u64));
+            group.bench_function(BenchmarkId::new(format!("{act:?}_forward"), n), |bench| {
+                bench.iter_custom(|iters| device_time(iters, &|rec| act.forward(rec, &x, &y)))
+            });
+        }
+        group.finish();
+    }
+}
+
+mod mlp {
+    use super::*;
+
+    pub fn bench(c: &mut Criterion) {
+        let mut group = c.benchmark_group("mlp");
+        group.sample_size(10).measurement_time(Duration::from_secs(5));
+        let (batch, widths) = (256usize, [512usize, 512, 128]);
+        let enc = MlpEncoder::new(gpu(), MlpConfig::new(&widths, 0)).unwrap();
+        let ws = enc.workspace(gpu(), batch).unwrap();
+        let (x, dy) = (filled(&[batch, widths[0]]), filled(&[batch, widths[2]]));
+        // Forward is one GEMM per block, backward two: 3 * 2 * batch * in * out FLOP per block.
+        let flops: usize = widths.windows(2).map(|w| 6 * batch * w[0] * w[1]).sum();
+        group.throughput(Throughput::Elements(flops as u64));
+        group.bench_function(BenchmarkId::new("forward_backward", "512-512-128/b256"), |bench| {
+            bench.iter_custom(|iters| {
+                device_time(iters, &|rec| {
+                    enc.forward(rec, true, &x, &ws)?;
+                    enc.backward(rec, true, &x, &ws, &dy, None)
+                })
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, gemm::bench, elementwise::bench, mlp::bench);
+criterion_main!(benches);

@@ -42,7 +42,11 @@ pub struct GemmArgs {
     /// Timed runs; the median is reported.
     #[arg(long, default_value_t = 10)]
     pub iters: usize,
-    /// Print one JSON object instead of a line of text.
+    /// Time A·B, Aᵀ·B and A·Bᵀ interleaved in the same run and report each one's ratio to A·B
+    /// (overrides --trans-a and --trans-b).
+    #[arg(long)]
+    pub all_transposes: bool,
+    /// Print one JSON object per kernel instead of a line of text.
     #[arg(long)]
     pub json: bool,
 }
@@ -74,6 +78,17 @@ pub fn median(mut xs: Vec<f64>) -> f64 {
     if n % 2 == 1 { xs[n / 2] } else { 0.5 * (xs[n / 2 - 1] + xs[n / 2]) }
 }
 
+/// One GEMM under test: its operands on the device and the host copies for the error check.
+struct GemmCase {
+    op: Gemm,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    ta: tandem_gpu::Tensor,
+    tb: tandem_gpu::Tensor,
+    tc: tandem_gpu::Tensor,
+    times: Vec<f64>,
+}
+
 fn gemm(args: &GemmArgs) -> Result<()> {
     let (m, n, k) = (args.m, args.n, args.k);
     if m == 0 || n == 0 || k == 0 || args.iters == 0 {
@@ -81,46 +96,66 @@ fn gemm(args: &GemmArgs) -> Result<()> {
     }
     let gpu = super::open_gpu()?;
     let variant = variant(&gpu, &args.variant)?;
-    let op = Gemm { trans_a: args.trans_a, trans_b: args.trans_b, ..Gemm::default() };
+    let ops = if args.all_transposes {
+        vec![Gemm::nn(), Gemm::tn(), Gemm::nt()]
+    } else {
+        vec![Gemm { trans_a: args.trans_a, trans_b: args.trans_b, ..Gemm::default() }]
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let mut rand = |len: usize| -> Vec<f32> { (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect() };
-    let (a, b) = (rand(m * k), rand(k * n));
-    let ta = gpu.upload(&op.a_shape(m, k), &a)?;
-    let tb = gpu.upload(&op.b_shape(k, n), &b)?;
-    let tc = gpu.zeros(&[m, n])?;
+    let mut cases = Vec::new();
+    for op in ops {
+        let mut rand = |len: usize| -> Vec<f32> { (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect() };
+        let (a, b) = (rand(m * k), rand(k * n));
+        let ta = gpu.upload(&op.a_shape(m, k), &a)?;
+        let tb = gpu.upload(&op.b_shape(k, n), &b)?;
+        let tc = gpu.zeros(&[m, n])?;
+        cases.push(GemmCase { op, a, b, ta, tb, tc, times: Vec::new() });
+    }
     let timer = GpuTimer::new(&gpu);
-    let mut times = Vec::with_capacity(args.iters);
+    // Interleaved, so that the machine's drift affects every variant alike and ratios are fair.
     for i in 0..args.warmup + args.iters {
-        let ms = timer.time(&gpu, |rec| op.record_variant(rec, variant, &ta, &tb, &tc))?;
-        if i >= args.warmup {
-            times.push(ms);
+        for case in &mut cases {
+            let ms = timer.time(&gpu, |rec| case.op.record_variant(rec, variant, &case.ta, &case.tb, &case.tc))?;
+            if i >= args.warmup {
+                case.times.push(ms);
+            }
         }
     }
-    let median_ms = median(times);
-    let gflops = 2.0 * (m * n * k) as f64 / (median_ms * 1e6);
-    let c = gpu.download(&tc)?;
-    let (max_abs_err, checked) = max_abs_err(&a, &b, &c, (m, n, k), op);
-    let key = tandem_kernels::gemm::GemmKey { variant, trans_a: op.trans_a, trans_b: op.trans_b };
-    let out = json!({
-        "kernel": key.to_string(),
-        "variant": variant.name(),
-        "m": m, "n": n, "k": k,
-        "trans_a": op.trans_a, "trans_b": op.trans_b,
-        "median_ms": median_ms,
-        "gflops": gflops,
-        "max_abs_err": max_abs_err,
-        "checked_outputs": checked,
-        "timing": if timer.uses_timestamps() { "gpu-timestamps" } else { "wall-clock" },
-        "iters": args.iters,
-        "adapter": gpu.describe(),
-    });
-    if args.json {
-        println!("{out}");
-    } else {
-        println!(
-            "{key} {m}x{n}x{k}: {median_ms:.3} ms median, {gflops:.2} GFLOP/s, max abs err {max_abs_err:.2e} on {}",
-            gpu.describe()
-        );
+    let mut baseline = None;
+    for case in cases {
+        let median_ms = median(case.times);
+        let base = *baseline.get_or_insert(median_ms);
+        let gflops = 2.0 * (m * n * k) as f64 / (median_ms * 1e6);
+        let c = gpu.download(&case.tc)?;
+        let (max_abs_err, checked) = max_abs_err(&case.a, &case.b, &c, (m, n, k), case.op);
+        let key = tandem_kernels::gemm::GemmKey { variant, trans_a: case.op.trans_a, trans_b: case.op.trans_b };
+        let t = |b: bool| if b { 't' } else { 'n' };
+        let out = json!({
+            "kernel": key.to_string(),
+            "variant": variant.name(),
+            "op": format!("{}{}", t(case.op.trans_a), t(case.op.trans_b)),
+            "m": m, "n": n, "k": k,
+            "trans_a": case.op.trans_a, "trans_b": case.op.trans_b,
+            "median_ms": median_ms,
+            "gflops": gflops,
+            "speed_vs_first": base / median_ms,
+            "max_abs_err": max_abs_err,
+            "checked_outputs": checked,
+            "timing": if timer.uses_timestamps() { "gpu-timestamps" } else { "wall-clock" },
+            "iters": args.iters,
+            "adapter": gpu.describe(),
+        });
+        if args.json {
+            println!("{out}");
+        } else {
+            println!(
+                "{key} {}{} {m}x{n}x{k}: {median_ms:.3} ms median, {gflops:.2} GFLOP/s ({:.0}% of the first), max abs err {max_abs_err:.2e} on {}",
+                t(case.op.trans_a),
+                t(case.op.trans_b),
+                100.0 * base / median_ms,
+                gpu.describe()
+            );
+        }
     }
     Ok(())
 }
