@@ -1,0 +1,22 @@
+# tandem's everyday commands (https://github.com/casey/just). Each is a plain cargo command underneath.
+
+# Open the GPU, check every kernel against its reference, time the GEMM.
+demo:
+    cargo run --release --bin tandem -- selftest
+
+# The test suite (what CI runs).
+test:
+    cargo test --release --workspace
+
+# Formatting and lints.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --release --all-targets -- -D warnings
+
+fmt:
+    cargo fmt --all
+
+# Kernel microbenchmarks (criterion) and the GEMM sweep for docs/performance.md.
+bench:
+    cargo bench --bench kernels
+    benches/gemm_sweep.sh
