@@ -7,6 +7,7 @@ pub mod activation;
 pub mod axpy;
 pub mod batch_norm;
 pub mod bias;
+pub mod energy;
 pub mod gemm;
 pub mod gradcheck;
 pub mod l2_normalize;
