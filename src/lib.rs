@@ -22,4 +22,5 @@
 pub use tandem_gpu as gpu;
 pub use tandem_kernels as kernels;
 pub use tandem_nn as nn;
+pub use tandem_objectives as objectives;
 pub use tandem_reference as reference;

@@ -113,6 +113,29 @@ impl<'g> Recorder<'g> {
         }
     }
 
+    /// Copies `len` elements from `src` starting at element `src_at` into `dst` starting at `dst_at`,
+    /// between compute passes (rows of a row-major matrix are contiguous, so this moves row ranges).
+    #[track_caller]
+    pub fn copy_range(&mut self, src: &Tensor, src_at: usize, dst: &Tensor, dst_at: usize, len: usize) {
+        assert!(src_at + len <= src.len() && dst_at + len <= dst.len(), "copy_range out of bounds: {src:?} -> {dst:?}");
+        self.pass = None;
+        if len > 0 {
+            self.encoder.copy_buffer_to_buffer(
+                src.buffer(),
+                (src_at * 4) as u64,
+                dst.buffer(),
+                (dst_at * 4) as u64,
+                (len * 4) as u64,
+            );
+        }
+    }
+
+    /// Fills `t` with zeros, between compute passes.
+    pub fn clear(&mut self, t: &Tensor) {
+        self.pass = None;
+        self.encoder.clear_buffer(t.buffer(), 0, None);
+    }
+
     /// Finishes the recording and submits it; returns the submission index.
     pub fn submit(mut self) -> Result<wgpu::SubmissionIndex> {
         self.pass = None;

@@ -98,6 +98,14 @@ impl Tensor {
         &self.buf.buffer
     }
 
+    /// A tensor of `shape` over the first elements of this one's buffer (no more than its length): for
+    /// example the first rows of a matrix, as a smaller matrix.
+    #[track_caller]
+    pub fn prefix(&self, shape: &[usize]) -> Tensor {
+        assert!(shape.iter().product::<usize>() <= self.len(), "prefix {shape:?} is longer than {:?}", self.shape);
+        Tensor { buf: self.buf.clone(), shape: shape.to_vec() }
+    }
+
     /// A tensor sharing this buffer with a different shape of the same length.
     #[track_caller]
     pub fn reshape(&self, shape: &[usize]) -> Tensor {

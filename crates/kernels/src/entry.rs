@@ -62,6 +62,20 @@ impl EntryKey {
     }
 }
 
+impl EntryKey {
+    /// Records this kernel over an explicit workgroup grid.
+    pub fn launch_groups<P: bytemuck::NoUninit>(
+        &self,
+        rec: &mut Recorder<'_>,
+        tensors: &[&Tensor],
+        params: &P,
+        groups: [u32; 3],
+    ) -> Result<()> {
+        let kernel = self.kernel(rec.gpu())?;
+        rec.dispatch(&kernel, tensors, params, groups)
+    }
+}
+
 /// Uniform block of kernels that take only a length.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]

@@ -9,6 +9,7 @@ pub mod activation;
 pub mod axpy;
 pub mod batch_norm;
 pub mod bias;
+pub mod energy;
 pub mod entry;
 pub mod gemm;
 pub mod l2_normalize;

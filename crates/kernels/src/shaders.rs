@@ -25,6 +25,15 @@ pub const ALL: &[(&str, &str)] = &[
     shader!("nn/layer_norm_bwd.wgsl"),
     shader!("nn/l2_normalize_fwd.wgsl"),
     shader!("nn/l2_normalize_bwd.wgsl"),
+    shader!("energy/pair_rows.wgsl"),
+    shader!("energy/sum.wgsl"),
+    shader!("energy/combine.wgsl"),
+    shader!("energy/columns.wgsl"),
+    shader!("energy/centre.wgsl"),
+    shader!("energy/vicreg_std.wgsl"),
+    shader!("energy/cross_block.wgsl"),
+    shader!("energy/info_nce_fwd.wgsl"),
+    shader!("energy/info_nce_bwd.wgsl"),
 ];
 
 /// The source of the shader at `path` (a path listed in [`ALL`]).

@@ -14,13 +14,13 @@ pub fn info_nce(a: &[f64], b: &[f64], n: usize, d: usize, tau: f64) -> Energy {
     let (z, norms) = crate::l2_normalize::l2_normalize_forward(&raw, d, NORMALIZE_EPS);
     let s = |i: usize, k: usize| (0..d).map(|j| z[i * d + j] * z[k * d + j]).sum::<f64>() / tau;
     let pos = |i: usize| if i < n { i + n } else { i - n };
-    let mut lse = vec![0.0; m];
-    let mut value = 0.0;
-    for i in 0..m {
-        let mx = (0..m).filter(|&k| k != i).map(|k| s(i, k)).fold(f64::NEG_INFINITY, f64::max);
-        lse[i] = mx + (0..m).filter(|&k| k != i).map(|k| (s(i, k) - mx).exp()).sum::<f64>().ln();
-        value += (lse[i] - s(i, pos(i))) / m as f64;
-    }
+    let lse: Vec<f64> = (0..m)
+        .map(|i| {
+            let mx = (0..m).filter(|&k| k != i).map(|k| s(i, k)).fold(f64::NEG_INFINITY, f64::max);
+            mx + (0..m).filter(|&k| k != i).map(|k| (s(i, k) - mx).exp()).sum::<f64>().ln()
+        })
+        .collect();
+    let value = (0..m).map(|i| (lse[i] - s(i, pos(i))) / m as f64).sum();
     // dvalue/dz_i = 1/(2nτ) [Σ_{k≠i} (P_ik + P_ki) z_k − 2 z_{p(i)}], P_ik = exp(s_ik − lse_i).
     let mut dz = vec![0.0; m * d];
     for i in 0..m {
