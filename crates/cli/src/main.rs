@@ -1,6 +1,7 @@
 //! The `tandem` command-line tool.
 
 mod commands;
+mod npy;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -17,6 +18,8 @@ struct Cli {
 enum Command {
     /// Open the device, print adapter and limits, and check every kernel against its reference.
     Selftest(commands::selftest::Args),
+    /// One joint-embedding energy of two NPY embedding matrices, with its gradients.
+    Energy(commands::energy::Args),
     /// Kernel microbenchmarks.
     #[command(subcommand)]
     Bench(commands::bench::Bench),
@@ -39,6 +42,7 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Selftest(args) => commands::selftest::run(&args),
+        Command::Energy(args) => commands::energy::run(&args),
         Command::Bench(b) => commands::bench::run(b),
     }
 }

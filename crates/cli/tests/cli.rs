@@ -75,3 +75,62 @@ fn bad_arguments_are_refused() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("unknown backend"), "{}", stderr(&out));
 }
+
+/// Writes an (n, d) float32 NPY file into a fresh temporary directory and returns its path.
+fn npy(dir: &std::path::Path, name: &str, n: u64, d: u64, f: impl Fn(u64) -> f32) -> std::path::PathBuf {
+    use npyz::WriterBuilder;
+    let path = dir.join(name);
+    let mut file = std::fs::File::create(&path).unwrap();
+    let mut w = npyz::WriteOptions::new().default_dtype().shape(&[n, d]).writer(&mut file).begin_nd().unwrap();
+    w.extend((0..n * d).map(f)).unwrap();
+    w.finish().unwrap();
+    path
+}
+
+#[test]
+fn energy_prints_json_and_writes_gradients() {
+    let dir = std::env::temp_dir().join(format!("tandem-cli-energy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let a = npy(&dir, "a.npy", 6, 3, |i| (i as f32 * 0.37).sin());
+    let b = npy(&dir, "b.npy", 6, 3, |i| (i as f32 * 0.37).sin() + 0.5);
+    let grads = dir.join("grads");
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let out = tandem(
+        &["energy", "--objective", "l2", "--a", a, "--b", b, "--json", "--grad-out", grads.to_str().unwrap()],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Every row differs by 0.5 in each of 3 columns: mean_i ||a_i - b_i||^2 = 0.75.
+    assert!((v["value"].as_f64().unwrap() - 0.75).abs() < 1e-6, "{v}");
+    assert_eq!((v["objective"].as_str(), v["n"].as_u64(), v["d"].as_u64()), (Some("l2"), Some(6), Some(3)));
+    let bytes = std::fs::read(grads.join("grad_a.npy")).unwrap();
+    let g = npyz::NpyFile::new(&bytes[..]).unwrap();
+    assert_eq!(g.shape(), &[6, 3]);
+    assert!(g.into_vec::<f32>().unwrap().iter().all(|x| (x + 2.0 * 0.5 / 6.0).abs() < 1e-6));
+
+    let out = tandem(&["energy", "--objective", "vicreg", "--a", a, "--b", b, "--json"], &[]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for term in ["invariance", "variance", "covariance"] {
+        assert!(v["terms"][term].is_number(), "{v}");
+    }
+
+    let one = npy(&dir, "one.npy", 1, 3, |_| 1.0);
+    for (args, message) in [
+        (vec!["--objective", "nope", "--a", a, "--b", b], "unknown objective"),
+        (vec!["--objective", "l2", "--a", a, "--b", one.to_str().unwrap()], "shape mismatch"),
+        (vec!["--objective", "l2", "--a", one.to_str().unwrap(), "--b", one.to_str().unwrap()], "at least 2 rows"),
+        (vec!["--objective", "l2", "--a", "/nonexistent.npy", "--b", b], "cannot read"),
+    ] {
+        let mut full = vec!["energy"];
+        full.extend(args);
+        let out = tandem(&full, &[]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr(&out).contains(message) && !stderr(&out).contains("panicked"), "{}", stderr(&out));
+    }
+    std::fs::write(dir.join("junk.npy"), b"\x93NUMPY\x01\x00junk").unwrap();
+    let out = tandem(&["energy", "--objective", "l2", "--a", dir.join("junk.npy").to_str().unwrap(), "--b", b], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -13,6 +13,28 @@ use tandem_kernels::{Gemm, GemmVariant};
 pub enum Bench {
     /// GEMM: median device time, GFLOP/s and max abs error against the f64 reference.
     Gemm(GemmArgs),
+    /// One energy (value and both gradients): median device time and peak device memory.
+    Energy(EnergyArgs),
+}
+
+/// Arguments of `tandem bench energy`.
+#[derive(Args)]
+pub struct EnergyArgs {
+    /// info-nce, vicreg, barlow-twins, neg-cosine or l2 (published default hyper-parameters).
+    #[arg(long)]
+    pub objective: String,
+    /// Rows (samples).
+    #[arg(long, default_value_t = 4096)]
+    pub n: usize,
+    /// Columns (embedding width).
+    #[arg(long, default_value_t = 512)]
+    pub d: usize,
+    /// Timed runs (0: allocate and report memory only, dispatching nothing).
+    #[arg(long, default_value_t = 3)]
+    pub iters: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `tandem bench gemm`.
@@ -55,6 +77,7 @@ pub struct GemmArgs {
 pub fn run(bench: Bench) -> Result<()> {
     match bench {
         Bench::Gemm(args) => gemm(&args),
+        Bench::Energy(args) => energy(&args),
     }
 }
 
@@ -69,6 +92,57 @@ fn variant(gpu: &Gpu, name: &str) -> Result<GemmVariant> {
         bail!("--variant {name} is not supported on {} (needs 8-lane subgroups)", gpu.describe());
     }
     Ok(v)
+}
+
+fn energy(args: &EnergyArgs) -> Result<()> {
+    let Some(obj) = tandem_objectives::Objective::from_name(&args.objective) else {
+        bail!("unknown objective '{}': use one of {}", args.objective, tandem_objectives::Objective::NAMES.join(", "));
+    };
+    let (n, d) = (args.n, args.d);
+    let gpu = super::open_gpu()?;
+    let before = gpu.allocated_bytes();
+    let a = gpu.empty(&[n, d])?;
+    let b = gpu.empty(&[n, d])?;
+    let plan = obj.plan(&gpu, n, d)?;
+    // Everything is allocated up front, so this is the peak: inputs, outputs and scratch.
+    let peak = gpu.allocated_bytes() - before;
+    let timer = GpuTimer::new(&gpu);
+    let mut times = Vec::new();
+    if args.iters > 0 {
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let data: Vec<f32> = (0..n * d).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        gpu.write(&a, &data);
+        gpu.write(&b, &data.iter().map(|x| x * 0.9 + 0.05).collect::<Vec<_>>());
+        for _ in 0..args.iters {
+            times.push(timer.time(&gpu, |rec| {
+                plan.record(rec, &a, &b).map_err(|e| match e {
+                    tandem_objectives::EnergyError::Gpu(g) => g,
+                    other => tandem_gpu::GpuError::Device(other.to_string()),
+                })
+            })?);
+        }
+    }
+    let median_ms = if times.is_empty() { None } else { Some(median(times)) };
+    let out = json!({
+        "objective": obj.name(), "n": n, "d": d,
+        "peak_device_bytes": peak,
+        "input_bytes": 2 * n * d * 4,
+        "median_ms": median_ms,
+        "iters": args.iters,
+        "adapter": gpu.describe(),
+    });
+    if args.json {
+        println!("{out}");
+    } else {
+        println!(
+            "{} n={n} d={d}: peak device memory {:.1} MiB (inputs {:.1} MiB){}",
+            obj.name(),
+            peak as f64 / (1 << 20) as f64,
+            (2 * n * d * 4) as f64 / (1 << 20) as f64,
+            median_ms.map(|m| format!(", {m:.2} ms median")).unwrap_or_default()
+        );
+    }
+    Ok(())
 }
 
 /// Median of a non-empty sample.

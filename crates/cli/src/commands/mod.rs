@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod energy;
 pub mod selftest;
 
 use anyhow::{Context, Result};
