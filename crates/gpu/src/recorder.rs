@@ -15,6 +15,7 @@ pub struct Recorder<'g> {
     pass: Option<wgpu::ComputePass<'static>>,
     timer: Option<&'g GpuTimer>,
     dispatches: usize,
+    passes: usize,
 }
 
 /// Workgroup counts for `groups` workgroups along one axis, folded into a second dimension when they
@@ -36,11 +37,11 @@ impl<'g> Recorder<'g> {
     /// A new, empty recording.
     pub fn new(gpu: &'g Gpu) -> Self {
         let encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tandem") });
-        Self { gpu, encoder, pass: None, timer: None, dispatches: 0 }
+        Self { gpu, encoder, pass: None, timer: None, dispatches: 0, passes: 0 }
     }
 
-    /// A new recording whose compute work is timed by `timer` (beginning and end of the pass). Time only
-    /// recordings that hold a single run of compute passes (no copies in between).
+    /// A new recording whose compute work is timed by `timer`, from the start of its first compute pass to
+    /// the end of its last.
     pub fn timed(gpu: &'g Gpu, timer: &'g GpuTimer) -> Self {
         let mut r = Self::new(gpu);
         r.timer = Some(timer);
@@ -59,7 +60,9 @@ impl<'g> Recorder<'g> {
 
     fn pass(&mut self) -> &mut wgpu::ComputePass<'static> {
         if self.pass.is_none() {
-            let timestamp_writes = self.timer.map(GpuTimer::pass_writes);
+            let first = self.passes == 0;
+            let timestamp_writes = self.timer.map(|t| t.pass_writes(first));
+            self.passes += 1;
             let pass = self
                 .encoder
                 .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("tandem step"), timestamp_writes })

@@ -44,11 +44,13 @@ impl GpuTimer {
         self.queries.is_some()
     }
 
-    pub(crate) fn pass_writes(&self) -> wgpu::ComputePassTimestampWrites<'_> {
+    /// Timestamps for one compute pass of the timed recording: the first pass writes the start, every
+    /// pass writes the end (the last one's stays), so copies between passes are inside the interval.
+    pub(crate) fn pass_writes(&self, first: bool) -> wgpu::ComputePassTimestampWrites<'_> {
         let (set, _, _) = self.queries.as_ref().expect("pass_writes only with timestamps");
         wgpu::ComputePassTimestampWrites {
             query_set: set,
-            beginning_of_pass_write_index: Some(0),
+            beginning_of_pass_write_index: first.then_some(0),
             end_of_pass_write_index: Some(1),
         }
     }
@@ -60,8 +62,9 @@ impl GpuTimer {
         }
     }
 
-    /// Records with `record` into one compute pass, submits, waits, and returns the milliseconds the
-    /// device spent (timestamps), or the host's wall time around submit and wait.
+    /// Records with `record`, submits, waits, and returns the milliseconds the device spent from the start
+    /// of the first compute pass to the end of the last (timestamps), or the host's wall time around submit
+    /// and wait.
     pub fn time(&self, gpu: &Gpu, record: impl FnOnce(&mut Recorder<'_>) -> Result<()>) -> Result<f64> {
         let mut rec = if self.queries.is_some() { Recorder::timed(gpu, self) } else { Recorder::new(gpu) };
         record(&mut rec)?;
