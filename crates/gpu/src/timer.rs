@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use crate::context::Gpu;
-use crate::error::Result;
+use crate::error::{GpuError, Result};
 use crate::recorder::Recorder;
 
 /// Measures how long the compute work of one recording takes on the device.
@@ -65,7 +65,12 @@ impl GpuTimer {
     /// Records with `record`, submits, waits, and returns the milliseconds the device spent from the start
     /// of the first compute pass to the end of the last (timestamps), or the host's wall time around submit
     /// and wait.
-    pub fn time(&self, gpu: &Gpu, record: impl FnOnce(&mut Recorder<'_>) -> Result<()>) -> Result<f64> {
+    /// The recording closure may fail with any error a device error converts into (an objective's, say).
+    pub fn time<E: From<GpuError>>(
+        &self,
+        gpu: &Gpu,
+        record: impl FnOnce(&mut Recorder<'_>) -> Result<(), E>,
+    ) -> Result<f64, E> {
         let mut rec = if self.queries.is_some() { Recorder::timed(gpu, self) } else { Recorder::new(gpu) };
         record(&mut rec)?;
         let start = Instant::now();
@@ -82,7 +87,7 @@ impl GpuTimer {
         gpu.synchronize()?;
         let ok = rx.recv().is_ok_and(|r| r.is_ok());
         let ticks = if ok {
-            let view = read.get_mapped_range(..).map_err(|e| crate::GpuError::Device(e.to_string()))?;
+            let view = read.get_mapped_range(..).map_err(|e| GpuError::Device(e.to_string()))?;
             let t: Vec<u64> = bytemuck::pod_collect_to_vec(&view);
             drop(view);
             read.unmap();

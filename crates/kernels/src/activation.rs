@@ -3,10 +3,10 @@
 
 use tandem_gpu::{Access, Recorder, Result, Tensor};
 
-use crate::entry::{EntryKey, LenParams, same_len};
+use crate::entry::{EntryKey, LenParams, R, W, same_len};
 
-const FWD: &[Access] = &[Access::Read, Access::ReadWrite];
-const BWD: &[Access] = &[Access::Read, Access::Read, Access::ReadWrite];
+const FWD: &[Access] = &[R, W];
+const BWD: &[Access] = &[R, R, W];
 
 /// The activation functions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,9 +1,9 @@
 //! Vector updates (`shaders/linalg/axpy.wgsl`): `y = alpha x + y` and `y = alpha x`.
 //! Reference: `tandem_reference::axpy`.
 
-use tandem_gpu::{Access, Recorder, Result, Tensor};
+use tandem_gpu::{Recorder, Result, Tensor};
 
-use crate::entry::{EntryKey, same_len};
+use crate::entry::{EntryKey, R, W, same_len};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -14,7 +14,7 @@ struct Params {
 }
 
 fn key(entry: &'static str) -> EntryKey {
-    EntryKey { file: "linalg/axpy.wgsl", entry, storage: &[Access::Read, Access::ReadWrite] }
+    EntryKey { file: "linalg/axpy.wgsl", entry, storage: &[R, W] }
 }
 
 /// `y = alpha * x + y`. Its backward is `dx = alpha * dy` ([`scale`]), with `dy` passing to `y`.

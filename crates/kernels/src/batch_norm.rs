@@ -3,7 +3,7 @@
 
 use tandem_gpu::{Access, Recorder, Result, Tensor};
 
-use crate::entry::{EntryKey, placeholder};
+use crate::entry::{EntryKey, R, W, grads_or_placeholders};
 
 /// BatchNorm hyper-parameters (PyTorch's defaults: eps 1e-5, momentum 0.1, affine).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -94,16 +94,7 @@ pub fn batch_norm_forward(
         update_running: u32::from(training),
         _pad: [0; 2],
     };
-    const STORAGE: &[Access] = &[
-        Access::Read,
-        Access::Read,
-        Access::Read,
-        Access::ReadWrite,
-        Access::ReadWrite,
-        Access::ReadWrite,
-        Access::ReadWrite,
-        Access::ReadWrite,
-    ];
+    const STORAGE: &[Access] = &[R, R, R, W, W, W, W, W];
     let entry = if training { "train" } else { "eval" };
     let key = EntryKey { file: "nn/batch_norm_fwd.wgsl", entry, storage: STORAGE };
     key.launch(
@@ -133,27 +124,10 @@ pub fn batch_norm_backward(
     let (n, d) = x.dims2();
     assert_eq!(dy.dims2(), (n, d), "batch_norm backward: dy {dy:?} for x {x:?}");
     check_affine(&cfg, gamma, dparams.map(|p| p.0));
-    let (fill_g, fill_b);
-    let (dgamma, dbeta) = match dparams {
-        Some(p) => p,
-        None => {
-            fill_g = placeholder(rec.gpu())?;
-            fill_b = placeholder(rec.gpu())?;
-            (&fill_g, &fill_b)
-        }
-    };
+    let (dgamma, dbeta) = grads_or_placeholders(rec.gpu(), dparams)?;
     let params =
         BwdParams { n: n as u32, d: d as u32, affine: u32::from(cfg.affine), batch_stats: u32::from(training) };
-    const STORAGE: &[Access] = &[
-        Access::Read,
-        Access::Read,
-        Access::Read,
-        Access::Read,
-        Access::Read,
-        Access::ReadWrite,
-        Access::ReadWrite,
-        Access::ReadWrite,
-    ];
+    const STORAGE: &[Access] = &[R, R, R, R, R, W, W, W];
     let key = EntryKey { file: "nn/batch_norm_bwd.wgsl", entry: "main", storage: STORAGE };
-    key.launch(rec, &[dy, x, saved.mean, saved.invstd, gamma.unwrap_or(x), dx, dgamma, dbeta], &params, d, 64)
+    key.launch(rec, &[dy, x, saved.mean, saved.invstd, gamma.unwrap_or(x), dx, &dgamma, &dbeta], &params, d, 64)
 }

@@ -1,13 +1,12 @@
 //! Bias add over rows (`shaders/nn/bias_add_fwd.wgsl`), and its backward, the column sum
 //! (`linalg/reduce_fwd.wgsl`). Reference: `tandem_reference::bias`.
 
-use tandem_gpu::{Access, Recorder, Result, Tensor};
+use tandem_gpu::{Recorder, Result, Tensor};
 
-use crate::entry::EntryKey;
+use crate::entry::{EntryKey, R, W};
 use crate::reduce::{Axis, ReduceOp, reduce_forward};
 
-const KEY: EntryKey =
-    EntryKey { file: "nn/bias_add_fwd.wgsl", entry: "main", storage: &[Access::Read, Access::ReadWrite] };
+const KEY: EntryKey = EntryKey { file: "nn/bias_add_fwd.wgsl", entry: "main", storage: &[R, W] };
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]

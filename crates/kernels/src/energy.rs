@@ -3,12 +3,9 @@
 //! objectives themselves are composed from these and the GEMM in `tandem-objectives`; the f64 references
 //! are in `tandem_reference::energy`.
 
-use tandem_gpu::{Access, Recorder, Result, Tensor};
+use tandem_gpu::{Recorder, Result, Tensor};
 
-use crate::entry::EntryKey;
-
-const R: Access = Access::Read;
-const W: Access = Access::ReadWrite;
+use crate::entry::{EntryKey, R, W};
 
 /// Which per-row pair energy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -90,9 +90,17 @@ impl LenParams {
     }
 }
 
-/// A placeholder tensor for a binding the kernel does not touch under the given flags.
-pub(crate) fn placeholder(gpu: &Gpu) -> Result<Tensor> {
-    gpu.empty(&[1])
+/// Shorthands for binding lists.
+pub(crate) const R: Access = Access::Read;
+pub(crate) const W: Access = Access::ReadWrite;
+
+/// The parameter-gradient pair a backward pass writes, or two placeholder tensors for kernels that skip
+/// those bindings when there are no parameters (each writable binding needs a buffer of its own).
+pub(crate) fn grads_or_placeholders(gpu: &Gpu, grads: Option<(&Tensor, &Tensor)>) -> Result<(Tensor, Tensor)> {
+    match grads {
+        Some((g, b)) => Ok((g.clone(), b.clone())),
+        None => Ok((gpu.empty(&[1])?, gpu.empty(&[1])?)),
+    }
 }
 
 /// `x.len() == y.len()`, else a panic naming the operation.

@@ -10,8 +10,9 @@
 
 use std::fmt;
 
-use tandem_gpu::{Access, Gpu, KernelKey, KernelSpec, Recorder, Result, Tensor, workgroups_1d};
+use tandem_gpu::{Gpu, KernelKey, KernelSpec, Recorder, Result, Tensor, workgroups_1d};
 
+use crate::entry::{R, W};
 use crate::shaders::source;
 
 /// Which GEMM implementation to run.
@@ -87,7 +88,7 @@ impl KernelKey for GemmKey {
                 file: "linalg/gemm_tiled.wgsl",
                 source: source("linalg/gemm_tiled.wgsl"),
                 entry: "main",
-                storage: &[Access::Read, Access::Read, Access::ReadWrite],
+                storage: &[R, R, W],
                 constants: vec![
                     ("TRANS_A", f64::from(u8::from(self.trans_a))),
                     ("TRANS_B", f64::from(u8::from(self.trans_b))),
@@ -97,7 +98,7 @@ impl KernelKey for GemmKey {
                 file: "linalg/gemm_sg8.wgsl",
                 source: source("linalg/gemm_sg8.wgsl"),
                 entry: "main",
-                storage: &[Access::Read, Access::Read, Access::ReadWrite],
+                storage: &[R, R, W],
                 constants: vec![],
             },
         }
@@ -122,7 +123,7 @@ impl KernelKey for PackKey {
             file: "linalg/gemm_pack.wgsl",
             source: source("linalg/gemm_pack.wgsl"),
             entry: "main",
-            storage: &[Access::Read, Access::ReadWrite],
+            storage: &[R, W],
             constants: vec![("TRANS", f64::from(u8::from(self.trans)))],
         }
     }

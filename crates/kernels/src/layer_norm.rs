@@ -4,7 +4,7 @@
 
 use tandem_gpu::{Access, Recorder, Result, Tensor};
 
-use crate::entry::{EntryKey, placeholder};
+use crate::entry::{EntryKey, R, W, grads_or_placeholders};
 
 /// What forward saves: per-row mean and inverse standard deviation, each (n).
 pub struct LayerNormSaved<'a> {
@@ -47,8 +47,7 @@ pub fn layer_norm_forward(
     assert!(saved.mean.len() == n && saved.invstd.len() == n, "layer_norm: saved statistics must have {n} rows");
     let (gamma, beta) = affine.unwrap_or((x, x));
     let params = FwdParams { n: n as u32, d: d as u32, eps, affine: u32::from(affine.is_some()) };
-    const STORAGE: &[Access] =
-        &[Access::Read, Access::Read, Access::Read, Access::ReadWrite, Access::ReadWrite, Access::ReadWrite];
+    const STORAGE: &[Access] = &[R, R, R, W, W, W];
     let key = EntryKey { file: "nn/layer_norm_fwd.wgsl", entry: "main", storage: STORAGE };
     key.launch(rec, &[x, gamma, beta, y, saved.mean, saved.invstd], &params, n, 64)
 }
@@ -68,27 +67,10 @@ pub fn layer_norm_backward(
 ) -> Result<()> {
     let (n, d) = x.dims2();
     assert_eq!(dy.dims2(), (n, d), "layer_norm backward: dy {dy:?} for x {x:?}");
-    let (fill_g, fill_b);
-    let (dgamma, dbeta) = match dparams {
-        Some(p) => p,
-        None => {
-            fill_g = placeholder(rec.gpu())?;
-            fill_b = placeholder(rec.gpu())?;
-            (&fill_g, &fill_b)
-        }
-    };
+    let (dgamma, dbeta) = grads_or_placeholders(rec.gpu(), dparams)?;
     let params = BwdParams { n: n as u32, d: d as u32, affine: u32::from(gamma.is_some()), _pad: 0 };
-    const STORAGE: &[Access] = &[
-        Access::Read,
-        Access::Read,
-        Access::Read,
-        Access::Read,
-        Access::Read,
-        Access::ReadWrite,
-        Access::ReadWrite,
-        Access::ReadWrite,
-    ];
-    let bindings = [dy, x, saved.mean, saved.invstd, gamma.unwrap_or(x), dx, dgamma, dbeta];
+    const STORAGE: &[Access] = &[R, R, R, R, R, W, W, W];
+    let bindings = [dy, x, saved.mean, saved.invstd, gamma.unwrap_or(x), dx, &dgamma, &dbeta];
     let key = |entry| EntryKey { file: "nn/layer_norm_bwd.wgsl", entry, storage: STORAGE };
     key("input_grad").launch(rec, &bindings, &params, n, 64)?;
     if dparams.is_some() {

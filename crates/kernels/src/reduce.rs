@@ -1,9 +1,9 @@
 //! Row and column reductions, forward (`shaders/linalg/reduce_fwd.wgsl`) and backward
 //! (`reduce_bwd.wgsl`). Reference: `tandem_reference::reduce`.
 
-use tandem_gpu::{Access, Recorder, Result, Tensor};
+use tandem_gpu::{Recorder, Result, Tensor};
 
-use crate::entry::EntryKey;
+use crate::entry::{EntryKey, R, W};
 
 /// What to reduce to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,8 +70,7 @@ pub fn reduce_forward(rec: &mut Recorder<'_>, op: ReduceOp, axis: Axis, x: &Tens
     let dims = x.dims2();
     let lines = axis.lines(dims);
     assert_eq!(out.len(), lines, "reduce {axis:?} of {x:?} into {out:?}");
-    let key =
-        EntryKey { file: "linalg/reduce_fwd.wgsl", entry: axis.entry(), storage: &[Access::Read, Access::ReadWrite] };
+    let key = EntryKey { file: "linalg/reduce_fwd.wgsl", entry: axis.entry(), storage: &[R, W] };
     key.launch(rec, &[x, out], &Params::new(dims, op), lines, 64)
 }
 
@@ -93,10 +92,6 @@ pub fn reduce_backward(
     if matches!(op, ReduceOp::Var { .. }) {
         assert_eq!(mean.len(), dy.len(), "reduce backward: mean {mean:?}");
     }
-    let key = EntryKey {
-        file: "linalg/reduce_bwd.wgsl",
-        entry: axis.entry(),
-        storage: &[Access::Read, Access::Read, Access::Read, Access::ReadWrite],
-    };
+    let key = EntryKey { file: "linalg/reduce_bwd.wgsl", entry: axis.entry(), storage: &[R, R, R, W] };
     key.launch(rec, &[x, mean, dy, dx], &Params::new(dims, op), x.len(), 256)
 }

@@ -79,8 +79,9 @@ pub(crate) fn record(
         let (_, s_r) = similarities(rec, r0, r)?;
         InfoNceForward { s: &s_r, z: &s.z, lse: &s.lse, loss: &s.loss }.lse_rows(rec, r0)?;
     }
-    let whole = s.s_block.prefix(&[1, m]);
-    InfoNceForward { s: &whole, z: &s.z, lse: &s.lse, loss: &s.loss }.loss_rows(rec, inv_tau)?;
+    // loss_rows reads only z and lse; the similarity binding just needs a (_, m) tensor.
+    let unused = s.s_block.prefix(&[1, m]);
+    InfoNceForward { s: &unused, z: &s.z, lse: &s.lse, loss: &s.loss }.loss_rows(rec, inv_tau)?;
     sum_to(rec, &s.loss, 0..m, out.values, 0, 1.0 / m as f32)?;
     // dvalue/dz = W z / (2n τ), W from each block's similarities.
     for (r0, r) in spans(m, s.rows) {

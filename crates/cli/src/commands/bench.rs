@@ -114,12 +114,7 @@ fn energy(args: &EnergyArgs) -> Result<()> {
         gpu.write(&a, &data);
         gpu.write(&b, &data.iter().map(|x| x * 0.9 + 0.05).collect::<Vec<_>>());
         for _ in 0..args.iters {
-            times.push(timer.time(&gpu, |rec| {
-                plan.record(rec, &a, &b).map_err(|e| match e {
-                    tandem_objectives::EnergyError::Gpu(g) => g,
-                    other => tandem_gpu::GpuError::Device(other.to_string()),
-                })
-            })?);
+            times.push(timer.time(&gpu, |rec| plan.record(rec, &a, &b))?);
         }
     }
     let median_ms = if times.is_empty() { None } else { Some(median(times)) };
@@ -131,18 +126,25 @@ fn energy(args: &EnergyArgs) -> Result<()> {
         "iters": args.iters,
         "adapter": gpu.describe(),
     });
-    if args.json {
-        println!("{out}");
-    } else {
-        println!(
+    emit(args.json, &out, || {
+        format!(
             "{} n={n} d={d}: peak device memory {:.1} MiB (inputs {:.1} MiB){}",
             obj.name(),
             peak as f64 / (1 << 20) as f64,
             (2 * n * d * 4) as f64 / (1 << 20) as f64,
             median_ms.map(|m| format!(", {m:.2} ms median")).unwrap_or_default()
-        );
-    }
+        )
+    });
     Ok(())
+}
+
+/// Prints the result as one JSON object, or as the line `text` makes.
+fn emit(json: bool, out: &serde_json::Value, text: impl FnOnce() -> String) {
+    if json {
+        println!("{out}");
+    } else {
+        println!("{}", text());
+    }
 }
 
 /// Median of a non-empty sample.
@@ -219,17 +221,15 @@ fn gemm(args: &GemmArgs) -> Result<()> {
             "iters": args.iters,
             "adapter": gpu.describe(),
         });
-        if args.json {
-            println!("{out}");
-        } else {
-            println!(
+        emit(args.json, &out, || {
+            format!(
                 "{key} {}{} {m}x{n}x{k}: {median_ms:.3} ms median, {gflops:.2} GFLOP/s ({:.0}% of the first), max abs err {max_abs_err:.2e} on {}",
                 t(case.op.trans_a),
                 t(case.op.trans_b),
                 100.0 * base / median_ms,
                 gpu.describe()
-            );
-        }
+            )
+        });
     }
     Ok(())
 }
