@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod augment;
 mod device;
 mod elementwise;
 mod gemm;

@@ -204,6 +204,16 @@ impl Gpu {
         }
     }
 
+    /// Writes raw bytes (a multiple of four, at most the tensor's size) at the start of the tensor's buffer:
+    /// for data the kernels read as packed integers, such as uint8 images.
+    #[track_caller]
+    pub fn write_bytes(&self, t: &Tensor, bytes: &[u8]) {
+        assert!(bytes.len() % 4 == 0 && bytes.len() <= t.len() * 4, "write_bytes: {} bytes into {t:?}", bytes.len());
+        if !bytes.is_empty() {
+            self.queue.write_buffer(t.buffer(), 0, bytes);
+        }
+    }
+
     /// Copies the tensor back to the host (waits for all submitted work).
     pub fn download(&self, t: &Tensor) -> Result<Vec<f32>> {
         let bytes = (t.len() * 4) as u64;

@@ -6,6 +6,7 @@
 //! gradient they produce. Shape mismatches are programmer errors and panic; device errors are `Result`s.
 
 pub mod activation;
+pub mod augment;
 pub mod axpy;
 pub mod batch_norm;
 pub mod bias;

@@ -34,6 +34,7 @@ pub const ALL: &[(&str, &str)] = &[
     shader!("energy/cross_block.wgsl"),
     shader!("energy/info_nce_fwd.wgsl"),
     shader!("energy/info_nce_bwd.wgsl"),
+    shader!("augment/view.wgsl"),
 ];
 
 /// The source of the shader at `path` (a path listed in [`ALL`]).

@@ -4,6 +4,7 @@
 //! (the unit tests of each module, through [`gradcheck`]).
 
 pub mod activation;
+pub mod augment;
 pub mod axpy;
 pub mod batch_norm;
 pub mod bias;
