@@ -19,6 +19,7 @@
 //! # Ok::<(), tandem::gpu::GpuError>(())
 //! ```
 
+pub use tandem_data as data;
 pub use tandem_gpu as gpu;
 pub use tandem_kernels as kernels;
 pub use tandem_nn as nn;

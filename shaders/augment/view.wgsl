@@ -1,18 +1,18 @@
-// Makes one augmented view of a batch of images (or vectors) on the device, in passes that share one
-// binding layout. Images are NCHW; `src` holds the raw batch: dims.source 0 = uint8 packed four to a u32,
-// 1 = float32 image in 0..1, 2 = float32 vectors (only `finish` runs, reading src, with no clamping);
-// `params` holds one row of 16 floats per sample (fields below, drawn on the host).
+// Makes one augmented view of a batch of images (or vectors) on the device. Images are NCHW; `src` holds
+// the raw batch: dims.source 0 = uint8 packed four to a u32, 1 = float32 image in 0..1, 2 = float32
+// vectors; `params` holds one row of 16 floats per sample (fields below, drawn on the host).
 //
-//   crop      x = clamp(brightness * bilinear(src, crop box, flip), 0, 1)     (values scaled to 0..1)
-//   gray_mean stats[n] = mean over pixels of the grayscale of x                 (one workgroup per image)
-//   color     contrast, saturation, hue, grayscale, in place on x
-//   blur_h    tmp = horizontal Gaussian blur of x (sigma per sample, reflect padding; 0 = copy)
-//   blur_v    x = vertical Gaussian blur of tmp
-//   finish    out = mask(noise(normalise(solarise(x))))                        (also the vector path)
+//   image   one workgroup per image: x = clamp(brightness * bilinear(src, crop box, flip), 0, 1); the mean
+//           grayscale of x (a workgroup reduction); contrast, saturation, hue, grayscale; then either
+//           `finish` into out, or (dims.blur == 1) the colour image into x for the blur passes
+//   blur_h  tmp = horizontal Gaussian blur of x (sigma per sample, reflect padding; 0 = copy)
+//   blur_v  out = finish(vertical Gaussian blur of tmp)
+//   vector  out = finish(src) for vectors: noise and masking only
+// where finish(v) = mask(noise(normalise(solarise(v)))) (solarise and normalise for images only).
 //
 // Per-sample fields: 0..3 crop box (left, top, width, height in source pixels), 4 flip, 5 brightness,
 // 6 contrast, 7 saturation, 8 hue (fraction of a turn), 9 grayscale, 10 blur sigma, 11 solarise,
-// 12 noise std, 13 noise seed (u32 bits), 14 mask probability, 15 unused.
+// 12 noise std, 13 noise seed (a whole number below 2^24), 14 mask probability, 15 unused.
 // Reference: tandem_reference::augment (same formulas, in f64).
 
 struct Dims {
@@ -24,6 +24,10 @@ struct Dims {
     w_out: u32,
     source: u32,
     mask_patch: u32,
+    blur: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
     mean: vec4<f32>,
     stdev: vec4<f32>,
 }
@@ -62,70 +66,6 @@ fn gray(r: f32, g: f32, b: f32) -> f32 {
 fn src_coord(o: u32, out_len: u32, start: f32, len: f32) -> f32 {
     let local = (f32(o) + 0.5) * len / f32(out_len) - 0.5;
     return start + clamp(local, 0.0, len - 1.0);
-}
-
-@compute @workgroup_size(64)
-fn crop(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
-    let plane = dims.h_out * dims.w_out;
-    if i >= dims.n * plane {
-        return;
-    }
-    let n = i / plane;
-    let oy = (i % plane) / dims.w_out;
-    var ox = i % dims.w_out;
-    if param(n, 4u) > 0.5 {
-        ox = dims.w_out - 1u - ox;
-    }
-    let sx = src_coord(ox, dims.w_out, param(n, 0u), param(n, 2u));
-    let sy = src_coord(oy, dims.h_out, param(n, 1u), param(n, 3u));
-    let x0 = u32(floor(sx));
-    let y0 = u32(floor(sy));
-    let x1 = min(x0 + 1u, u32(param(n, 0u) + param(n, 2u)) - 1u);
-    let y1 = min(y0 + 1u, u32(param(n, 1u) + param(n, 3u)) - 1u);
-    let fx = sx - f32(x0);
-    let fy = sy - f32(y0);
-    let brightness = param(n, 5u);
-    let in_plane = dims.h_in * dims.w_in;
-    for (var ch = 0u; ch < dims.c; ch++) {
-        let base = (n * dims.c + ch) * in_plane;
-        let top = mix(load_src(base + y0 * dims.w_in + x0), load_src(base + y0 * dims.w_in + x1), fx);
-        let bottom = mix(load_src(base + y1 * dims.w_in + x0), load_src(base + y1 * dims.w_in + x1), fx);
-        x[(n * dims.c + ch) * plane + oy * dims.w_out + (i % dims.w_out)] =
-            clamp(brightness * mix(top, bottom, fy), 0.0, 1.0);
-    }
-}
-
-fn pixel_gray(n: u32, p: u32) -> f32 {
-    let plane = dims.h_out * dims.w_out;
-    let base = n * dims.c * plane + p;
-    if dims.c == 3u {
-        return gray(x[base], x[base + plane], x[base + 2u * plane]);
-    }
-    return x[base];
-}
-
-var<workgroup> partial: array<f32, 64>;
-
-@compute @workgroup_size(64)
-fn gray_mean(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-    let n = wid.x;
-    let plane = dims.h_out * dims.w_out;
-    var s = 0.0;
-    for (var p = t; p < plane; p += WG) {
-        s += pixel_gray(n, p);
-    }
-    partial[t] = s;
-    workgroupBarrier();
-    for (var stride = 32u; stride > 0u; stride >>= 1u) {
-        if t < stride {
-            partial[t] += partial[t + stride];
-        }
-        workgroupBarrier();
-    }
-    if t == 0u {
-        stats[n] = partial[0] / f32(plane);
-    }
 }
 
 // torchvision's RGB -> HSV -> RGB hue rotation (all in 0..1).
@@ -167,38 +107,6 @@ fn rotate_hue(rgb: vec3<f32>, shift: f32) -> vec3<f32> {
         case 4u: { return vec3<f32>(tt, p, v); }
         default: { return vec3<f32>(v, p, q); }
     }
-}
-
-@compute @workgroup_size(64)
-fn color(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
-    let plane = dims.h_out * dims.w_out;
-    if i >= dims.n * plane {
-        return;
-    }
-    let n = i / plane;
-    let base = n * dims.c * plane + i % plane;
-    let contrast = param(n, 6u);
-    let saturation = param(n, 7u);
-    let hue = param(n, 8u);
-    let mean = stats[n];
-    if dims.c == 1u {
-        x[base] = clamp(contrast * x[base] + (1.0 - contrast) * mean, 0.0, 1.0);
-        return;
-    }
-    var rgb = vec3<f32>(x[base], x[base + plane], x[base + 2u * plane]);
-    rgb = clamp(contrast * rgb + (1.0 - contrast) * mean, vec3<f32>(0.0), vec3<f32>(1.0));
-    let g = gray(rgb.r, rgb.g, rgb.b);
-    rgb = clamp(saturation * rgb + (1.0 - saturation) * g, vec3<f32>(0.0), vec3<f32>(1.0));
-    if hue != 0.0 {
-        rgb = rotate_hue(rgb, hue);
-    }
-    if param(n, 9u) > 0.5 {
-        rgb = vec3<f32>(gray(rgb.r, rgb.g, rgb.b));
-    }
-    x[base] = rgb.r;
-    x[base + plane] = rgb.g;
-    x[base + 2u * plane] = rgb.b;
 }
 
 // Reflect-101 index (PyTorch's "reflect" padding) into 0..len-1.
@@ -256,13 +164,14 @@ fn blur_v(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     if i >= dims.n * dims.c * plane {
         return;
     }
-    let sigma = param(i / (dims.c * plane), 10u);
-    if sigma <= 0.0 {
-        x[i] = tmp[i];
-        return;
+    let n = i / (dims.c * plane);
+    let sigma = param(n, 10u);
+    var v = tmp[i];
+    if sigma > 0.0 {
+        let py = (i % plane) / dims.w_out;
+        v = blur_at(true, i - py * dims.w_out, py, dims.h_out, dims.w_out, sigma);
     }
-    let py = (i % plane) / dims.w_out;
-    x[i] = blur_at(true, i - py * dims.w_out, py, dims.h_out, dims.w_out, sigma);
+    out[i] = finish(load_finish(n), i % (dims.c * plane), v);
 }
 
 // PCG hash (O'Neill), the counter-based generator behind noise and masks.
@@ -277,41 +186,188 @@ fn unit_random(seed: u32, counter: u32) -> f32 {
     return f32((hash(seed ^ hash(counter)) >> 8u) + 1u) / 16777216.0;
 }
 
-@compute @workgroup_size(64)
-fn finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+// One sample's parameter row, loaded once (every storage load costs a loop over lanes on lavapipe).
+struct View {
+    crop: vec4<f32>,
+    flip: bool,
+    brightness: f32,
+    contrast: f32,
+    saturation: f32,
+    hue: f32,
+    grayscale: bool,
+    solarize: bool,
+    noise: f32,
+    seed: u32,
+    mask: f32,
+}
+
+// Only the fields `finish` reads, for the per-element passes.
+fn load_finish(n: u32) -> View {
+    var v: View;
+    v.solarize = param(n, 11u) > 0.5;
+    v.noise = param(n, 12u);
+    v.seed = u32(param(n, 13u));
+    v.mask = param(n, 14u);
+    return v;
+}
+
+fn load_view(n: u32) -> View {
+    var v = load_finish(n);
+    v.crop = vec4<f32>(param(n, 0u), param(n, 1u), param(n, 2u), param(n, 3u));
+    v.flip = param(n, 4u) > 0.5;
+    v.brightness = param(n, 5u);
+    v.contrast = param(n, 6u);
+    v.saturation = param(n, 7u);
+    v.hue = param(n, 8u);
+    v.grayscale = param(n, 9u) > 0.5;
+    return v;
+}
+
+// The last steps of every view: solarise and normalise (images), noise, mask; element `e` of a sample.
+fn finish(view: View, e: u32, value: f32) -> f32 {
     let plane = dims.h_out * dims.w_out;
-    let per_sample = dims.c * plane;
-    if i >= dims.n * per_sample {
-        return;
-    }
-    let n = i / per_sample;
-    let ch = (i % per_sample) / plane;
-    var v = 0.0;
-    if dims.source == 2u {
-        v = bitcast<f32>(src[i]);
-    } else {
-        v = x[i];
-        if param(n, 11u) > 0.5 && v >= 0.5 {
+    var v = value;
+    if dims.source != 2u {
+        if view.solarize && v >= 0.5 {
             v = 1.0 - v;
         }
-        v = (v - dims.mean[min(ch, 3u)]) / dims.stdev[min(ch, 3u)];
+        let ch = min(e / plane, 3u);
+        v = (v - dims.mean[ch]) / dims.stdev[ch];
     }
-    let seed = bitcast<u32>(param(n, 13u));
-    let noise = param(n, 12u);
-    let e = i % per_sample;
-    if noise > 0.0 {
-        let r = sqrt(-2.0 * log(unit_random(seed, 2u * e)));
-        v += noise * r * cos(6.2831855 * unit_random(seed, 2u * e + 1u));
+    if view.noise > 0.0 {
+        let r = sqrt(-2.0 * log(unit_random(view.seed, 2u * e)));
+        v += view.noise * r * cos(6.2831855 * unit_random(view.seed, 2u * e + 1u));
     }
-    let mask = param(n, 14u);
-    if mask > 0.0 {
-        let p = i % plane;
+    if view.mask > 0.0 {
+        let p = e % plane;
         let cells_x = (dims.w_out + dims.mask_patch - 1u) / dims.mask_patch;
         let cell = (p / dims.w_out / dims.mask_patch) * cells_x + (p % dims.w_out) / dims.mask_patch;
-        if unit_random(seed ^ 0x9e3779b9u, cell) <= mask {
+        if unit_random(view.seed ^ 0x9e3779b9u, cell) <= view.mask {
             v = 0.0;
         }
     }
-    out[i] = v;
+    return v;
+}
+
+var<workgroup> partial: array<f32, 64>;
+
+// Where output pixel (ox, oy) samples the source: the four neighbours' offsets within a channel plane and
+// the two interpolation weights.
+struct Tap {
+    i00: u32,
+    i01: u32,
+    i10: u32,
+    i11: u32,
+    fx: f32,
+    fy: f32,
+}
+
+fn tap(view: View, ox_in: u32, oy: u32) -> Tap {
+    var ox = ox_in;
+    if view.flip {
+        ox = dims.w_out - 1u - ox;
+    }
+    let sx = src_coord(ox, dims.w_out, view.crop.x, view.crop.z);
+    let sy = src_coord(oy, dims.h_out, view.crop.y, view.crop.w);
+    let x0 = u32(floor(sx));
+    let y0 = u32(floor(sy));
+    let x1 = min(x0 + 1u, u32(view.crop.x + view.crop.z) - 1u);
+    let y1 = min(y0 + 1u, u32(view.crop.y + view.crop.w) - 1u);
+    return Tap(y0 * dims.w_in + x0, y0 * dims.w_in + x1, y1 * dims.w_in + x0, y1 * dims.w_in + x1, sx - f32(x0), sy - f32(y0));
+}
+
+// Bilinear sample of the channel plane starting at `base`, times brightness, clamped.
+fn sample(view: View, t: Tap, base: u32) -> f32 {
+    let top = mix(load_src(base + t.i00), load_src(base + t.i01), t.fx);
+    let bottom = mix(load_src(base + t.i10), load_src(base + t.i11), t.fx);
+    return clamp(view.brightness * mix(top, bottom, t.fy), 0.0, 1.0);
+}
+
+// Writes element `e` of image `n`: to out through finish, or to x when the blur passes follow.
+fn emit(view: View, n: u32, e: u32, v: f32) {
+    let i = n * dims.c * dims.h_out * dims.w_out + e;
+    if dims.blur == 1u {
+        x[i] = v;
+    } else {
+        out[i] = finish(view, e, v);
+    }
+}
+
+@compute @workgroup_size(64)
+fn image(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) t: u32,
+) {
+    let n = wid.y * nwg.x + wid.x;
+    let plane = dims.h_out * dims.w_out;
+    let base = n * dims.c * plane;
+    var view: View;
+    if n < dims.n {
+        view = load_view(n);
+    }
+    // Crop, flip and brightness into x, summing the grayscale for contrast.
+    var s = 0.0;
+    if n < dims.n {
+        let in_plane = dims.h_in * dims.w_in;
+        let src_base = n * dims.c * in_plane;
+        for (var p = t; p < plane; p += WG) {
+            let tp = tap(view, p % dims.w_out, p / dims.w_out);
+            if dims.c == 3u {
+                let r = sample(view, tp, src_base);
+                let g = sample(view, tp, src_base + in_plane);
+                let b = sample(view, tp, src_base + 2u * in_plane);
+                x[base + p] = r;
+                x[base + plane + p] = g;
+                x[base + 2u * plane + p] = b;
+                s += gray(r, g, b);
+            } else {
+                let v = sample(view, tp, src_base);
+                x[base + p] = v;
+                s += v;
+            }
+        }
+    }
+    partial[t] = s;
+    workgroupBarrier();
+    for (var stride = 32u; stride > 0u; stride >>= 1u) {
+        if t < stride {
+            partial[t] += partial[t + stride];
+        }
+        workgroupBarrier();
+    }
+    if n >= dims.n {
+        return;
+    }
+    let mean = partial[0] / f32(plane);
+    // Colour operations on this thread's own pixels (written above by this same thread).
+    for (var p = t; p < plane; p += WG) {
+        if dims.c == 1u {
+            emit(view, n, p, clamp(view.contrast * x[base + p] + (1.0 - view.contrast) * mean, 0.0, 1.0));
+            continue;
+        }
+        var rgb = vec3<f32>(x[base + p], x[base + plane + p], x[base + 2u * plane + p]);
+        rgb = clamp(view.contrast * rgb + (1.0 - view.contrast) * mean, vec3<f32>(0.0), vec3<f32>(1.0));
+        let g = gray(rgb.r, rgb.g, rgb.b);
+        rgb = clamp(view.saturation * rgb + (1.0 - view.saturation) * g, vec3<f32>(0.0), vec3<f32>(1.0));
+        if view.hue != 0.0 {
+            rgb = rotate_hue(rgb, view.hue);
+        }
+        if view.grayscale {
+            rgb = vec3<f32>(gray(rgb.r, rgb.g, rgb.b));
+        }
+        emit(view, n, p, rgb.r);
+        emit(view, n, plane + p, rgb.g);
+        emit(view, n, 2u * plane + p, rgb.b);
+    }
+}
+
+@compute @workgroup_size(64)
+fn vector(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    let per_sample = dims.w_out;
+    if i >= dims.n * per_sample {
+        return;
+    }
+    out[i] = finish(load_finish(i / per_sample), i % per_sample, bitcast<f32>(src[i]));
 }

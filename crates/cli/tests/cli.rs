@@ -134,3 +134,25 @@ fn energy_prints_json_and_writes_gradients() {
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn bench_data_reports_pairs_per_second() {
+    let out = tandem(
+        &["bench", "data", "--data", "builtin:train:300", "--batch-size", "32", "--batches", "3", "--json"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert!(v["pairs_per_s"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["host_pairs_per_s"].as_f64().unwrap() > 0.0, "{v}");
+}
+
+#[test]
+fn unreadable_data_is_a_one_line_error_naming_the_file() {
+    let out = tandem(&["bench", "data", "--data", "/nonexistent/cifar.npy"], &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("/nonexistent/cifar.npy") && !err.contains("panicked"), "{err}");
+    let out = tandem(&["bench", "data", "--data", "builtin:50", "--batch-size", "64"], &[]);
+    assert!(!out.status.success() && stderr(&out).contains("batch size 64"), "{}", stderr(&out));
+}

@@ -208,7 +208,11 @@ impl Gpu {
     /// for data the kernels read as packed integers, such as uint8 images.
     #[track_caller]
     pub fn write_bytes(&self, t: &Tensor, bytes: &[u8]) {
-        assert!(bytes.len() % 4 == 0 && bytes.len() <= t.len() * 4, "write_bytes: {} bytes into {t:?}", bytes.len());
+        assert!(
+            bytes.len().is_multiple_of(4) && bytes.len() <= t.len() * 4,
+            "write_bytes: {} bytes into {t:?}",
+            bytes.len()
+        );
         if !bytes.is_empty() {
             self.queue.write_buffer(t.buffer(), 0, bytes);
         }

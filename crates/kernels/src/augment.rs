@@ -2,7 +2,7 @@
 //! grayscale, Gaussian blur, solarisation, normalisation, Gaussian noise and masking, from a raw batch and
 //! one row of per-sample parameters drawn on the host. Reference: `tandem_reference::augment`.
 
-use tandem_gpu::{Gpu, Recorder, Result, Tensor};
+use tandem_gpu::{Gpu, Recorder, Result, Tensor, workgroups_1d};
 
 use crate::entry::{EntryKey, R, W};
 
@@ -44,7 +44,7 @@ pub struct ViewParams {
     pub solarize: bool,
     /// Standard deviation of added Gaussian noise, in normalised units (0: none).
     pub noise_std: f32,
-    /// Seed of the noise and mask generator.
+    /// Seed of the noise and mask generator; only its low 24 bits are used (it travels as an exact f32).
     pub seed: u32,
     /// Probability that a mask cell (patch or feature) is set to zero.
     pub mask: f32,
@@ -87,7 +87,7 @@ impl ViewParams {
             self.blur_sigma,
             flag(self.solarize),
             self.noise_std,
-            f32::from_bits(self.seed),
+            (self.seed & 0xff_ffff) as f32,
             self.mask,
             0.0,
         ]
@@ -135,15 +135,6 @@ impl ViewShape {
     }
 }
 
-/// Which optional passes run (chosen once per pipeline, so every step records the same dispatches).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Passes {
-    /// Contrast, saturation, hue and grayscale (brightness is part of the crop pass).
-    pub color: bool,
-    /// Gaussian blur.
-    pub blur: bool,
-}
-
 /// Scratch buffers for one view batch, allocated once and reused.
 pub struct ViewWork {
     x: Tensor,
@@ -170,6 +161,8 @@ struct Dims {
     w_out: u32,
     source: u32,
     mask_patch: u32,
+    blur: u32,
+    _pad: [u32; 3],
     mean: [f32; 4],
     std: [f32; 4],
 }
@@ -180,11 +173,13 @@ fn key(entry: &'static str) -> EntryKey {
 
 /// Records one view: `src` is the raw batch ([`ViewShape::src_words`] words), `params` holds
 /// [`PARAMS_PER_SAMPLE`] floats per sample ([`ViewParams::to_row`]), `out` receives `n × out_len` floats.
+/// Images take one fused pass (crop to finish), or three when `blur` is set (chosen once per pipeline, so
+/// every step records the same dispatches; samples with sigma 0 pass through the blur unchanged).
 #[track_caller]
 pub fn record_view(
     rec: &mut Recorder<'_>,
     shape: &ViewShape,
-    passes: Passes,
+    blur: bool,
     src: &Tensor,
     params: &Tensor,
     work: &ViewWork,
@@ -208,22 +203,20 @@ pub fn record_view(
             Source::F32Vector => 2,
         },
         mask_patch: shape.mask_patch.max(1) as u32,
+        blur: u32::from(blur && shape.source != Source::F32Vector),
+        _pad: [0; 3],
         mean: pad(shape.mean, 0.0),
         std: pad(shape.std, 1.0),
     };
     let bound = [src, params, &work.x, &work.tmp, &work.stats, out];
-    let pixels = shape.n * shape.h_out * shape.w_out;
-    let values = pixels * shape.c;
-    if shape.source != Source::F32Vector {
-        key("crop").launch(rec, &bound, &dims, pixels, 64)?;
-        if passes.color {
-            key("gray_mean").launch_groups(rec, &bound, &dims, [shape.n as u32, 1, 1])?;
-            key("color").launch(rec, &bound, &dims, pixels, 64)?;
-        }
-        if passes.blur {
-            key("blur_h").launch(rec, &bound, &dims, values, 64)?;
-            key("blur_v").launch(rec, &bound, &dims, values, 64)?;
-        }
+    let values = shape.n * shape.out_len();
+    if shape.source == Source::F32Vector {
+        return key("vector").launch(rec, &bound, &dims, values, 64);
     }
-    key("finish").launch(rec, &bound, &dims, values, 64)
+    key("image").launch_groups(rec, &bound, &dims, workgroups_1d(rec.gpu(), shape.n))?;
+    if dims.blur == 1 {
+        key("blur_h").launch(rec, &bound, &dims, values, 64)?;
+        key("blur_v").launch(rec, &bound, &dims, values, 64)?;
+    }
+    Ok(())
 }

@@ -252,7 +252,7 @@ pub fn view(
         normalize(&mut x, out, mean, std);
         x
     };
-    let seed = row[13].to_bits();
+    let seed = row[13] as u32;
     if p(12) > 0.0 {
         noise(&mut x, p(12), seed);
     }

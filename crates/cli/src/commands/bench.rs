@@ -15,6 +15,8 @@ pub enum Bench {
     Gemm(GemmArgs),
     /// One energy (value and both gradients): median device time and peak device memory.
     Energy(EnergyArgs),
+    /// The feeding pipeline alone: pairs per second from the loader through both views on the device.
+    Data(super::bench_data::DataBenchArgs),
 }
 
 /// Arguments of `tandem bench energy`.
@@ -78,6 +80,7 @@ pub fn run(bench: Bench) -> Result<()> {
     match bench {
         Bench::Gemm(args) => gemm(&args),
         Bench::Energy(args) => energy(&args),
+        Bench::Data(args) => super::bench_data::run(&args),
     }
 }
 
@@ -139,7 +142,7 @@ fn energy(args: &EnergyArgs) -> Result<()> {
 }
 
 /// Prints the result as one JSON object, or as the line `text` makes.
-fn emit(json: bool, out: &serde_json::Value, text: impl FnOnce() -> String) {
+pub fn emit(json: bool, out: &serde_json::Value, text: impl FnOnce() -> String) {
     if json {
         println!("{out}");
     } else {

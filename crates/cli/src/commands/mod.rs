@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_data;
+pub mod data_args;
 pub mod energy;
 pub mod selftest;
 
