@@ -9,4 +9,5 @@ mod device;
 mod elementwise;
 mod gemm;
 mod norm;
+mod optim;
 mod reduce;

@@ -15,6 +15,7 @@ pub mod entry;
 pub mod gemm;
 pub mod l2_normalize;
 pub mod layer_norm;
+pub mod optim;
 pub mod reduce;
 pub mod shaders;
 

@@ -35,6 +35,8 @@ pub const ALL: &[(&str, &str)] = &[
     shader!("energy/info_nce_fwd.wgsl"),
     shader!("energy/info_nce_bwd.wgsl"),
     shader!("augment/view.wgsl"),
+    shader!("optim/update.wgsl"),
+    shader!("optim/norms.wgsl"),
 ];
 
 /// The source of the shader at `path` (a path listed in [`ALL`]).

@@ -14,6 +14,7 @@ pub mod gradcheck;
 pub mod l2_normalize;
 pub mod layer_norm;
 pub mod mlp;
+pub mod optim;
 pub mod reduce;
 
 #[cfg(test)]
