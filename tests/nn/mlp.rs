@@ -1,7 +1,7 @@
 //! The MLP encoder: forward, backward and running statistics against `tandem_reference::mlp`, and the
 //! device gradient as a directional derivative against central differences of the f64 reference.
 
-use tandem::nn::{MlpConfig, MlpEncoder};
+use tandem::nn::{LastBlock, MlpConfig, MlpEncoder};
 use tandem::reference::batch_norm::BatchNormConfig as RefBn;
 use tandem::reference::gradcheck::{directional, dot};
 use tandem::reference::mlp::{BlockParams, mlp_backward, mlp_forward};
@@ -86,7 +86,12 @@ fn mlp_matches_reference_and_finite_differences() {
     for training in [true, false] {
         check(MlpConfig::new(&[13, 17, 9, 5], 1), 11, training);
         check(MlpConfig::new(&[1, 1], 2), 3, training);
-        check(MlpConfig { last_plain: false, ..MlpConfig::new(&[64, 65, 31], 3) }, 4, training);
+        check(MlpConfig { last: LastBlock::Full, ..MlpConfig::new(&[64, 65, 31], 3) }, 4, training);
+        check(
+            MlpConfig { last: LastBlock::BatchNorm { affine: false }, ..MlpConfig::new(&[9, 16, 8], 5) },
+            6,
+            training,
+        );
         check(MlpConfig { batch_norm: false, ..MlpConfig::new(&[7, 129, 3], 4) }, 37, training);
     }
 }

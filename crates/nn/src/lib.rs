@@ -12,5 +12,5 @@ pub mod param;
 
 pub use batch_norm::BatchNorm1d;
 pub use linear::Linear;
-pub use mlp::{MlpConfig, MlpEncoder, MlpWorkspace};
+pub use mlp::{LastBlock, MlpConfig, MlpEncoder, MlpWorkspace};
 pub use param::{Param, ParamKind};

@@ -17,12 +17,27 @@ pub struct MlpConfig {
     pub widths: Vec<usize>,
     /// Whether hidden blocks have a BatchNorm between Linear and ReLU.
     pub batch_norm: bool,
-    /// Whether the last block is a plain Linear (no BatchNorm, no ReLU).
-    pub last_plain: bool,
+    /// What the last block is.
+    pub last: LastBlock,
     /// BatchNorm settings.
     pub bn: BatchNormConfig,
     /// Initialisation seed.
     pub seed: u64,
+}
+
+/// The last block of an MLP (the others are Linear → BatchNorm → ReLU, or Linear → ReLU without
+/// BatchNorm).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LastBlock {
+    /// A plain Linear (projector and predictor outputs).
+    Linear,
+    /// Linear → BatchNorm, with or without its affine parameters (SimSiam's projector output).
+    BatchNorm {
+        /// Whether the BatchNorm has gamma and beta.
+        affine: bool,
+    },
+    /// Like the other blocks (a backbone whose features follow a ReLU).
+    Full,
 }
 
 /// Why an MLP specification was refused.
@@ -34,9 +49,15 @@ pub enum MlpSpecError {
 }
 
 impl MlpConfig {
-    /// `widths` with BatchNorm in every block but a plain last one (PyTorch defaults for BatchNorm).
+    /// `widths` with BatchNorm in every block but a plain Linear last one (PyTorch defaults for BatchNorm).
     pub fn new(widths: &[usize], seed: u64) -> Self {
-        Self { widths: widths.to_vec(), batch_norm: true, last_plain: true, bn: BatchNormConfig::default(), seed }
+        Self {
+            widths: widths.to_vec(),
+            batch_norm: true,
+            last: LastBlock::Linear,
+            bn: BatchNormConfig::default(),
+            seed,
+        }
     }
 
     /// Parses `IN-H1-...-OUT`.
@@ -113,14 +134,16 @@ impl MlpEncoder {
         let n_blocks = config.widths.len() - 1;
         let mut blocks = Vec::with_capacity(n_blocks);
         for (i, pair) in config.widths.windows(2).enumerate() {
-            let last = i + 1 == n_blocks;
-            let plain = last && config.last_plain;
+            let last = if i + 1 == n_blocks { config.last } else { LastBlock::Full };
             let mut rng = layer_rng(config.seed, i as u64);
             let linear = Linear::new(gpu, &format!("blocks.{i}.linear"), pair[0], pair[1], &mut rng)?;
-            let bn = (config.batch_norm && !plain)
-                .then(|| BatchNorm1d::new(gpu, &format!("blocks.{i}.bn"), pair[1], config.bn))
-                .transpose()?;
-            blocks.push(Block { linear, bn, relu: !plain });
+            let bn_config = match last {
+                LastBlock::Linear => None,
+                LastBlock::BatchNorm { affine } => Some(BatchNormConfig { affine, ..config.bn }),
+                LastBlock::Full => config.batch_norm.then_some(config.bn),
+            };
+            let bn = bn_config.map(|c| BatchNorm1d::new(gpu, &format!("blocks.{i}.bn"), pair[1], c)).transpose()?;
+            blocks.push(Block { linear, bn, relu: last == LastBlock::Full });
         }
         Ok(Self { config, blocks })
     }

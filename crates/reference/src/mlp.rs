@@ -15,9 +15,9 @@ pub struct BlockParams {
     pub weight: Vec<f64>,
     /// (out).
     pub bias: Vec<f64>,
-    /// BatchNorm scale and shift (affine), if the block has a BatchNorm.
+    /// BatchNorm scale and shift, if the block has an affine BatchNorm.
     pub bn: Option<(Vec<f64>, Vec<f64>)>,
-    /// BatchNorm running mean and variance, if the block has a BatchNorm.
+    /// BatchNorm running mean and variance, if the block has a BatchNorm (affine or not).
     pub running: Option<(Vec<f64>, Vec<f64>)>,
     /// Whether a ReLU follows.
     pub relu: bool,
@@ -55,12 +55,14 @@ pub fn mlp_forward(
     for b in blocks.iter_mut() {
         let mut z = matmul(&h, &b.weight, (n, b.d_out, b.d_in), false, true);
         crate::bias::bias_add_forward(&b.bias, &mut z, b.d_out);
-        let (pre, saved) = match (&b.bn, &mut b.running) {
-            (Some((gamma, beta)), Some((rm, rv))) => {
+        let (pre, saved) = match &mut b.running {
+            Some((rm, rv)) => {
+                let (ones, zeros) = (vec![1.0; b.d_out], vec![0.0; b.d_out]);
+                let (gamma, beta) = b.bn.as_ref().map_or((&ones, &zeros), |(g, be)| (g, be));
                 let (y, s) = batch_norm_forward(cfg, training, &z, (n, b.d_out), gamma, beta, rm, rv);
                 (y, Some(s))
             }
-            _ => (z.clone(), None),
+            None => (z.clone(), None),
         };
         let out = if b.relu { crate::activation::relu_forward(&pre) } else { pre.clone() };
         caches.push(BlockCache { input: h, linear_out: z, bn: saved, pre_activation: pre });
@@ -82,12 +84,14 @@ pub fn mlp_backward(
     let mut d = dy.to_vec();
     for (b, c) in blocks.iter().zip(caches).rev() {
         let dpre = if b.relu { crate::activation::relu_backward(&c.pre_activation, &d) } else { d.clone() };
-        let (dz, dbn) = match (&b.bn, &c.bn) {
-            (Some((gamma, _)), Some(saved)) => {
+        let (dz, dbn) = match &c.bn {
+            Some(saved) => {
+                let ones = vec![1.0; b.d_out];
+                let gamma = b.bn.as_ref().map_or(&ones, |(g, _)| g);
                 let (dx, dg, db) = batch_norm_backward(cfg, training, &dpre, &c.linear_out, (n, b.d_out), saved, gamma);
-                (dx, Some((dg, db)))
+                (dx, b.bn.is_some().then_some((dg, db)))
             }
-            _ => (dpre, None),
+            None => (dpre, None),
         };
         let weight = matmul(&dz, &c.input, (b.d_out, b.d_in, n), true, false);
         let bias = crate::bias::bias_add_backward(&dz, b.d_out);
