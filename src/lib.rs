@@ -25,3 +25,4 @@ pub use tandem_kernels as kernels;
 pub use tandem_nn as nn;
 pub use tandem_objectives as objectives;
 pub use tandem_reference as reference;
+pub use tandem_train as train;

@@ -20,6 +20,10 @@ enum Command {
     Selftest(commands::selftest::Args),
     /// One joint-embedding energy of two NPY embedding matrices, with its gradients.
     Energy(commands::energy::Args),
+    /// Pretrain an encoder with a self-supervised method (default: SimCLR on the built-in images).
+    Train(Box<commands::train::Args>),
+    /// Features of every sample of a dataset from a trained run's encoder, as NPY.
+    Embed(commands::embed::Args),
     /// Kernel microbenchmarks.
     #[command(subcommand)]
     Bench(commands::bench::Bench),
@@ -44,5 +48,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Selftest(args) => commands::selftest::run(&args),
         Command::Energy(args) => commands::energy::run(&args),
         Command::Bench(b) => commands::bench::run(b),
+        Command::Train(args) => commands::train::run_train(&args),
+        Command::Embed(args) => commands::embed::run(&args),
     }
 }

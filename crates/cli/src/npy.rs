@@ -67,3 +67,22 @@ pub fn write_matrix(path: &Path, rows: usize, cols: usize, data: &[f32]) -> Resu
     }
     std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))
 }
+
+/// Writes labels as an int64 NPY vector, atomically.
+pub fn write_labels(path: &Path, labels: &[u32]) -> Result<()> {
+    use npyz::WriterBuilder;
+    let tmp = path.with_extension("npy.tmp");
+    {
+        let mut file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let mut writer = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&[labels.len() as u64])
+            .writer(&mut file)
+            .begin_nd()
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        writer.extend(labels.iter().map(|&l| i64::from(l)))?;
+        writer.finish()?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))
+}

@@ -37,6 +37,7 @@ pub struct Gpu {
     pub(crate) bind_groups: Mutex<HashMap<Vec<u64>, wgpu::BindGroup>>,
     pub(crate) uniforms: Mutex<HashMap<Vec<u8>, (u64, wgpu::Buffer)>>,
     pub(crate) pool: Arc<BufferPool>,
+    pub(crate) scratch: Mutex<HashMap<(&'static str, Vec<usize>), crate::Tensor>>,
     pub(crate) next_id: AtomicU64,
     pub(crate) stats: Counters,
     device_error: Arc<Mutex<Option<String>>>,
@@ -179,6 +180,7 @@ impl Gpu {
             bind_groups: Mutex::default(),
             uniforms: Mutex::default(),
             pool,
+            scratch: Mutex::default(),
             next_id: AtomicU64::new(1),
             stats: Counters::default(),
             device_error,
@@ -240,8 +242,24 @@ impl Gpu {
         }
     }
 
-    /// Drops pooled buffers and cached bind groups and parameter buffers (pipelines stay).
+    /// A persistent scratch tensor for `role` and `shape`: the same buffer every call, so kernels that need
+    /// temporary space (GEMM panels, unused gradient bindings) hit the bind-group cache every step.
+    /// Dispatches that use it are ordered (one queue, barriers between dispatches), so reusing it across
+    /// calls within and between recordings is safe; two bindings of one dispatch need distinct roles.
+    pub fn scratch(&self, role: &'static str, shape: &[usize]) -> Result<crate::Tensor> {
+        let mut cache = self.scratch.lock().unwrap();
+        if let Some(t) = cache.get(&(role, shape.to_vec())) {
+            return Ok(t.clone());
+        }
+        let t = self.empty(shape)?;
+        cache.insert((role, shape.to_vec()), t.clone());
+        Ok(t)
+    }
+
+    /// Drops pooled buffers, scratch tensors and cached bind groups and parameter buffers (pipelines
+    /// stay).
     pub fn trim(&self) {
+        self.scratch.lock().unwrap().clear();
         self.bind_groups.lock().unwrap().clear();
         self.uniforms.lock().unwrap().clear();
         self.pool.clear();

@@ -10,6 +10,7 @@
 mod context;
 mod error;
 mod kernel;
+mod readback;
 mod recorder;
 mod tensor;
 mod timer;
@@ -17,6 +18,7 @@ mod timer;
 pub use context::{Gpu, GpuOptions, GpuStats};
 pub use error::{GpuError, Result};
 pub use kernel::{Access, Kernel, KernelKey, KernelSpec};
+pub use readback::ReadbackRing;
 pub use recorder::{Recorder, workgroups_1d};
 pub use tensor::Tensor;
 pub use timer::GpuTimer;

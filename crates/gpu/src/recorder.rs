@@ -133,6 +133,14 @@ impl<'g> Recorder<'g> {
         }
     }
 
+    /// Copies the whole of `src` into a raw buffer at byte offset `at`, between compute passes.
+    pub fn copy_to_buffer(&mut self, src: &Tensor, dst: &wgpu::Buffer, at: u64) {
+        self.pass = None;
+        if !src.is_empty() {
+            self.encoder.copy_buffer_to_buffer(src.buffer(), 0, dst, at, (src.len() * 4) as u64);
+        }
+    }
+
     /// Fills `t` with zeros, between compute passes.
     pub fn clear(&mut self, t: &Tensor) {
         self.pass = None;

@@ -243,8 +243,8 @@ impl Gemm {
             let fits = gpu.check_fits("gemm panel", packed_a.max(packed_b)).is_ok();
             let max = gpu.limits().max_compute_workgroups_per_dimension as usize;
             if fits && mb <= max && nb <= max && k > 0 {
-                let pa = gpu.empty(&[mb * PANEL * k])?;
-                let pb = gpu.empty(&[nb * PANEL * k])?;
+                let pa = gpu.scratch("gemm.panel_a", &[mb * PANEL * k])?;
+                let pb = gpu.scratch("gemm.panel_b", &[nb * PANEL * k])?;
                 pack(rec, a, &pa, m, k, self.trans_a)?;
                 // op(B) (K, N) is packed as an (N, K) matrix: stored (K, N) is then the transposed read.
                 pack(rec, b, &pb, n, k, !self.trans_b)?;

@@ -3,8 +3,10 @@
 pub mod bench;
 pub mod bench_data;
 pub mod data_args;
+pub mod embed;
 pub mod energy;
 pub mod selftest;
+pub mod train;
 
 use anyhow::{Context, Result};
 use tandem_gpu::Gpu;

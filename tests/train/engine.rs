@@ -1,0 +1,126 @@
+//! Methods, steady state, resume and NaN handling on small runs of the built-in images.
+
+use std::sync::Arc;
+
+use tandem::data::{Dataset, open};
+use tandem::train::{RunDir, Stop, TrainConfig, TrainError, Trainer, checkpoint, run};
+
+use crate::common::*;
+
+fn small(method: &str) -> TrainConfig {
+    TrainConfig {
+        data: "builtin:train:96".into(),
+        method: method.into(),
+        encoder: "mlp:48,24".into(),
+        projector: Some(if method == "dae" { vec![48] } else { vec![32, 16] }),
+        predictor: Some(if matches!(method, "byol" | "simsiam") { vec![24, 16] } else { vec![] }),
+        epochs: 2,
+        batch_size: 16,
+        workers: Some(2),
+        log_every: 1,
+        ..TrainConfig::default()
+    }
+}
+
+fn dataset(cfg: &TrainConfig) -> Arc<dyn Dataset> {
+    open(&cfg.data, None, &Default::default()).unwrap().dataset
+}
+
+#[test]
+fn every_method_trains_with_finite_losses() {
+    for method in ["simclr", "vicreg", "barlow-twins", "byol", "simsiam", "dae"] {
+        let cfg = small(method).resolve().unwrap();
+        let mut t = Trainer::new(gpu(), cfg.clone(), dataset(&cfg)).unwrap();
+        let mut reports = Vec::new();
+        while !t.is_done() {
+            reports.extend(t.step().unwrap());
+        }
+        reports.extend(t.finish().unwrap());
+        let steps: Vec<u64> = reports.iter().map(|r| r.step).collect();
+        assert_eq!(steps, (0..t.total_steps()).collect::<Vec<_>>(), "{method}: one report per step, in order");
+        let losses: Vec<f64> = reports.iter().map(|r| r.loss).collect();
+        assert!(losses.iter().all(|l| l.is_finite()), "{method}: {losses:?}");
+        let n = losses.len();
+        let (first, last) = (losses[..3].iter().sum::<f64>() / 3.0, losses[n - 3..].iter().sum::<f64>() / 3.0);
+        assert!(last < first, "{method}: loss did not decrease: {losses:?}");
+    }
+}
+
+#[test]
+fn a_steady_state_step_creates_no_device_object() {
+    // A device of its own: the other tests create objects on the shared one concurrently.
+    let own = tandem::gpu::Gpu::new().expect("a device");
+    for method in ["simclr", "byol", "dae"] {
+        let cfg = small(method).resolve().unwrap();
+        let mut t = Trainer::new(&own, cfg.clone(), dataset(&cfg)).unwrap();
+        t.step().unwrap();
+        t.step().unwrap();
+        let before = own.stats();
+        for _ in 0..4 {
+            t.step().unwrap();
+        }
+        t.finish().unwrap();
+        assert_eq!(own.stats(), before, "{method}: steps after the first two created wgpu objects");
+    }
+}
+
+fn weights(t: &Trainer<'_>) -> Vec<(String, Vec<u32>)> {
+    t.host_tensors().unwrap().into_iter().map(|h| (h.name, h.data.iter().map(|v| v.to_bits()).collect())).collect()
+}
+
+#[test]
+fn an_interrupted_run_resumes_to_bit_identical_weights() {
+    for method in ["simclr", "byol"] {
+        let cfg = TrainConfig { checkpoint_every: 4, ..small(method) }.resolve().unwrap();
+        let ds = dataset(&cfg);
+        let full_dir = tempfile::tempdir().unwrap();
+        let mut full = Trainer::new(gpu(), cfg.clone(), ds.clone()).unwrap();
+        run(&mut full, &mut RunDir::open(full_dir.path()).unwrap(), Stop::default(), |_| {}).unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut rd = RunDir::open(dir.path()).unwrap();
+        let mut first = Trainer::new(gpu(), cfg.clone(), ds.clone()).unwrap();
+        // Interrupted after step 7: the newest checkpoint is step 4, so steps 5..7 are redone.
+        let done = run(&mut first, &mut rd, Stop { after_steps: Some(7) }, |_| {}).unwrap();
+        assert!(done.is_none());
+        drop(first);
+        let (meta, path) = checkpoint::latest(&rd.checkpoints()).unwrap().unwrap();
+        assert_eq!(meta.step, 4);
+        let mut resumed = Trainer::resume(gpu(), &meta, &path, ds.clone()).unwrap();
+        let encoder = run(&mut resumed, &mut rd, Stop::default(), |_| {}).unwrap();
+        assert!(encoder.unwrap().exists());
+        assert!(weights(&resumed) == weights(&full), "{method}: resumed weights differ from the uninterrupted run");
+    }
+}
+
+#[test]
+fn nan_stops_training_naming_the_step_and_keeps_the_last_good_checkpoint() {
+    // A learning rate this large overflows the weights within a few steps.
+    let cfg = TrainConfig { lr: Some(1e30), checkpoint_every: 1, optimizer: Some("sgd".into()), ..small("simclr") }
+        .resolve()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rd = RunDir::open(dir.path()).unwrap();
+    let mut t = Trainer::new(gpu(), cfg.clone(), dataset(&cfg)).unwrap();
+    let err = run(&mut t, &mut rd, Stop::default(), |_| {}).unwrap_err();
+    let TrainError::NotFinite { step, what, .. } = &err else { panic!("expected a NaN error, got {err}") };
+    assert!(err.to_string().contains(&format!("step {step}")), "{err}");
+    assert!(what.contains("loss") || what.contains("gradient of"), "{what}");
+    let (meta, path) = checkpoint::latest(&rd.checkpoints()).unwrap().expect("a good checkpoint survives");
+    assert!(meta.step <= *step, "checkpoint {} after the bad step {step}", meta.step);
+    let saved = checkpoint::read_safetensors(&path).unwrap();
+    assert!(saved.values().all(|t| t.data.iter().all(|v| v.is_finite())), "the kept checkpoint has NaN");
+}
+
+#[test]
+fn bad_configurations_are_refused_with_a_message() {
+    let unknown = TrainConfig { method: "moco".into(), ..TrainConfig::default() }.resolve().unwrap_err();
+    assert!(unknown.to_string().contains("unknown method 'moco'"), "{unknown}");
+    let enc = TrainConfig { encoder: "resnet99".into(), ..TrainConfig::default() }.resolve().unwrap_err();
+    assert!(enc.to_string().contains("mlp:"), "{enc}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    std::fs::write(&file, "method = \"vicreg\"\nlearning_rate = 0.1\n").unwrap();
+    let e = TrainConfig::from_toml_file(&file).unwrap_err();
+    assert!(e.to_string().contains("learning_rate"), "{e}");
+}

@@ -1,0 +1,8 @@
+//! The training engine: every method trains, a steady-state step creates no device object, an interrupted
+//! run resumes to bit-identical weights, NaN stops training naming the step and keeps the last good
+//! checkpoint, and the device trainer's losses follow the f64 reference trainer step by step.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod engine;
