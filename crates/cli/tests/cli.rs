@@ -156,3 +156,76 @@ fn unreadable_data_is_a_one_line_error_naming_the_file() {
     let out = tandem(&["bench", "data", "--data", "builtin:50", "--batch-size", "64"], &[]);
     assert!(!out.status.success() && stderr(&out).contains("batch size 64"), "{}", stderr(&out));
 }
+
+fn small_train(out: &std::path::Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "train",
+        "--out",
+        out.to_str().unwrap(),
+        "--data",
+        "builtin:train:64",
+        "--encoder",
+        "mlp:32,16",
+        "--projector",
+        "32,16",
+        "--batch-size",
+        "16",
+    ];
+    args.extend_from_slice(extra);
+    if !extra.contains(&"--epochs") {
+        args.extend_from_slice(&["--epochs", "2"]);
+    }
+    tandem(&args, &[])
+}
+
+#[test]
+fn train_resume_and_embed_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    // Interrupted after 3 steps (no checkpoint yet: the first is at the end of epoch 1, step 4).
+    let out = small_train(&run, &["--max-steps", "3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--resume"));
+    let out = small_train(&run, &["--resume"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no checkpoint"), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("encoder saved to"), "{stdout}");
+    for f in ["config.toml", "metrics.jsonl", "encoder.safetensors"] {
+        assert!(run.join(f).exists(), "{f} missing");
+    }
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    let step: serde_json::Value = serde_json::from_str(metrics.lines().next().unwrap()).unwrap();
+    for key in ["step", "epoch", "loss", "info_nce", "lr", "pairs_per_s", "data_wait_fraction"] {
+        assert!(step.get(key).is_some(), "metrics line lacks {key}: {step}");
+    }
+    assert!(metrics.contains("\"kind\":\"epoch\""));
+    // Resuming a finished run with more epochs continues it.
+    let out = small_train(&run, &["--resume", "--epochs", "3"]);
+    assert!(out.status.success() && stderr(&out).contains("resuming"), "{}", stderr(&out));
+
+    let feats = dir.path().join("f.npy");
+    let out = tandem(
+        &["embed", "--checkpoint", run.to_str().unwrap(), "--data", "builtin:test:40", "--out", feats.to_str().unwrap()],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bytes = std::fs::read(&feats).unwrap();
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    assert_eq!(npy.shape(), &[40, 16]);
+    let values: Vec<f32> = npy.into_vec().unwrap();
+    assert!(values.iter().all(|v| v.is_finite() && *v >= 0.0), "features follow a ReLU");
+    let labels = std::fs::read(dir.path().join("f.labels.npy")).unwrap();
+    assert_eq!(npyz::NpyFile::new(&labels[..]).unwrap().shape(), &[40]);
+}
+
+#[test]
+fn train_refuses_unknown_config_keys_and_methods() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "methd = \"simclr\"\n").unwrap();
+    let out = tandem(&["train", "--config", cfg.to_str().unwrap(), "--out", dir.path().to_str().unwrap()], &[]);
+    assert!(!out.status.success() && stderr(&out).contains("methd"), "{}", stderr(&out));
+    let out = tandem(&["train", "--method", "moco", "--out", dir.path().to_str().unwrap()], &[]);
+    assert!(!out.status.success() && stderr(&out).contains("unknown method"), "{}", stderr(&out));
+}
