@@ -206,7 +206,15 @@ fn train_resume_and_embed_end_to_end() {
 
     let feats = dir.path().join("f.npy");
     let out = tandem(
-        &["embed", "--checkpoint", run.to_str().unwrap(), "--data", "builtin:test:40", "--out", feats.to_str().unwrap()],
+        &[
+            "embed",
+            "--checkpoint",
+            run.to_str().unwrap(),
+            "--data",
+            "builtin:test:40",
+            "--out",
+            feats.to_str().unwrap(),
+        ],
         &[],
     );
     assert!(out.status.success(), "{}", stderr(&out));

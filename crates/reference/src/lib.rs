@@ -16,6 +16,7 @@ pub mod layer_norm;
 pub mod mlp;
 pub mod optim;
 pub mod reduce;
+pub mod trainer;
 
 #[cfg(test)]
 pub(crate) mod tests {
