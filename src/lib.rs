@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! tandem: a self-supervised (joint-embedding) training engine on any GPU through wgpu.
 //!
 //! This facade re-exports the workspace crates so that applications, the top-level tests and the

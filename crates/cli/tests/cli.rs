@@ -200,6 +200,9 @@ fn train_resume_and_embed_end_to_end() {
         assert!(step.get(key).is_some(), "metrics line lacks {key}: {step}");
     }
     assert!(metrics.contains("\"kind\":\"epoch\""));
+    // Starting over in a folder that holds a run is refused.
+    let out = small_train(&run, &[]);
+    assert!(!out.status.success() && stderr(&out).contains("already holds a run"), "{}", stderr(&out));
     // Resuming a finished run with more epochs continues it.
     let out = small_train(&run, &["--resume", "--epochs", "3"]);
     assert!(out.status.success() && stderr(&out).contains("resuming"), "{}", stderr(&out));

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! tandem's data: dataset readers behind one trait ([`Dataset`]), augmentation policies and presets
 //! ([`Augmentation`]), the Siamese-pair scheduler ([`Loader`]) and the device end of the feed
 //! ([`DeviceViews`]), where both views of every sample are made.

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! tandem's device layer.
 //!
 //! [`Gpu`] owns the wgpu adapter, device and queue, chosen from any backend and configured with the

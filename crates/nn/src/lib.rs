@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! tandem's layers and encoders as explicit forward/backward pairs on the device.
 //!
 //! Each layer owns its parameters and gradients ([`Param`]); the activations a backward pass needs live

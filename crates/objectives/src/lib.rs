@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Joint-embedding energies and collapse-prevention regularisers on the device: the value, its named
 //! terms, and the gradients with respect to both embedding matrices `a` and `b` (n×d; row i of each is
 //! one view of sample i), recorded into the caller's [`Recorder`] so that a training step stays one

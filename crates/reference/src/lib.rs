@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Plain-Rust f64 twins of tandem's kernels, with the same names and argument order as the device
 //! wrappers in `tandem-kernels`. Written for clarity, not speed; no wgpu. Matrices are row-major slices;
 //! `(n, d)` is rows and columns. Every backward here is checked against finite differences of its forward

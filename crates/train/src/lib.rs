@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! tandem's training engine: SSL methods ([`Method`]) composed from the device energies, optimizers on
 //! the device ([`Optimizer`]), the one-submit step ([`Trainer`]), checkpoints with exact resume
 //! ([`checkpoint`]) and the encoder that a run hands back ([`Encoder`]).

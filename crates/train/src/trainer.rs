@@ -21,6 +21,9 @@ use crate::schedule::{LrSchedule, byol_tau};
 /// Steps the readback may lag behind the submissions.
 const RING: usize = 4;
 
+/// Fraction of a step spent waiting for data above which the log says so (once per epoch).
+const SLOW_DATA: f64 = 0.2;
+
 /// What one step reported, once its values came back.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StepReport {
@@ -65,6 +68,7 @@ pub struct Trainer<'g> {
     pending: VecDeque<Pending>,
     param_names: Vec<String>,
     last_step_end: Option<Instant>,
+    wait_warned: Option<u64>,
 }
 
 impl<'g> Trainer<'g> {
@@ -150,6 +154,7 @@ impl<'g> Trainer<'g> {
             pending: VecDeque::new(),
             param_names,
             last_step_end: None,
+            wait_warned: None,
         })
     }
 
@@ -249,6 +254,16 @@ impl<'g> Trainer<'g> {
                 return Err(TrainError::NotFinite { step: tag, what: format!("the gradient of {name}"), value: *v });
             }
             let secs = info.wall.as_secs_f64().max(1e-9);
+            let waiting = (info.wait.as_secs_f64() / secs).min(1.0);
+            if waiting > SLOW_DATA && self.wait_warned != Some(info.epoch) {
+                self.wait_warned = Some(info.epoch);
+                tracing::warn!(
+                    "step {tag}: {:.0}% of the step spent waiting for data ({:.1} ms); the data pipeline is slower \
+                     than the device (more --workers, or a lighter augmentation preset)",
+                    100.0 * waiting,
+                    info.wait.as_secs_f64() * 1e3
+                );
+            }
             out.push(StepReport {
                 step: tag,
                 epoch: info.epoch,
@@ -256,7 +271,7 @@ impl<'g> Trainer<'g> {
                 terms: names.into_iter().zip(terms).collect(),
                 lr: info.lr,
                 pairs_per_s: self.config.batch_size as f64 / secs,
-                data_wait_fraction: (info.wait.as_secs_f64() / secs).min(1.0),
+                data_wait_fraction: waiting,
             });
         }
         Ok(out)

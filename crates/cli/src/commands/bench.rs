@@ -17,6 +17,8 @@ pub enum Bench {
     Energy(EnergyArgs),
     /// The feeding pipeline alone: pairs per second from the loader through both views on the device.
     Data(super::bench_data::DataBenchArgs),
+    /// The whole training step in steady state: pairs per second and the time spent waiting for data.
+    Step(super::bench_step::StepBenchArgs),
 }
 
 /// Arguments of `tandem bench energy`.
@@ -81,6 +83,7 @@ pub fn run(bench: Bench) -> Result<()> {
         Bench::Gemm(args) => gemm(&args),
         Bench::Energy(args) => energy(&args),
         Bench::Data(args) => super::bench_data::run(&args),
+        Bench::Step(args) => super::bench_step::run(&args),
     }
 }
 

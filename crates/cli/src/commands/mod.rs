@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_data;
+pub mod bench_step;
 pub mod data_args;
 pub mod embed;
 pub mod energy;

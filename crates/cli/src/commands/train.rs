@@ -14,9 +14,10 @@ pub struct Args {
     /// TOML configuration file (unknown keys are errors); flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Run folder: config.toml, metrics.jsonl, checkpoints/, encoder.safetensors.
-    #[arg(long, default_value = "runs/tandem")]
-    pub out: PathBuf,
+    /// Run folder: config.toml, metrics.jsonl, checkpoints/, encoder.safetensors (default: a new
+    /// runs/<method>-<unix time>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Continue from the newest valid checkpoint in --out (with none there, start the run).
     #[arg(long)]
     pub resume: bool,
@@ -138,16 +139,31 @@ impl Args {
 /// Runs `tandem train`.
 pub fn run_train(args: &Args) -> Result<()> {
     let mut config = args.config()?.resolve()?;
-    let mut dir = RunDir::open(&args.out)?;
-    let resume_from = if args.resume { checkpoint::latest(&dir.checkpoints())? } else { None };
+    let out = match &args.out {
+        Some(p) => p.clone(),
+        None if args.resume => anyhow::bail!("--resume needs the run folder: --out RUN_DIR"),
+        None => {
+            let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            PathBuf::from(format!("runs/{}-{secs}", config.method))
+        }
+    };
+    let existing = checkpoint::latest(&out.join("checkpoints"))?;
+    if existing.is_some() && !args.resume {
+        anyhow::bail!(
+            "{} already holds a run; pass --resume to continue it, or choose another --out",
+            out.display()
+        );
+    }
+    let mut dir = RunDir::open(&out)?;
+    let resume_from = existing;
     if args.resume && resume_from.is_none() {
-        eprintln!("no checkpoint in {}: starting the run", args.out.display());
+        eprintln!("no checkpoint in {}: starting the run", out.display());
     }
     if let Some((meta, _)) = &resume_from {
         // The run continues with its own configuration; only the number of epochs may grow.
         let epochs = args.epochs.unwrap_or(meta.config.epochs);
         config = TrainConfig { epochs, ..meta.config.clone() };
-        eprintln!("resuming {} from step {} (epoch {})", args.out.display(), meta.step, meta.epoch);
+        eprintln!("resuming {} from step {} (epoch {})", out.display(), meta.step, meta.epoch);
     }
     let opened = DataSpec {
         data: &config.data,
@@ -185,7 +201,7 @@ pub fn run_train(args: &Args) -> Result<()> {
         ));
     });
     bar.finish_and_clear();
-    let encoder = result.with_context(|| format!("training stopped (run folder {})", args.out.display()))?;
+    let encoder = result.with_context(|| format!("training stopped (run folder {})", out.display()))?;
     match encoder {
         Some(path) => println!(
             "trained {} for {epochs} epochs ({total} steps of {per_epoch} per epoch); encoder saved to {}",
@@ -195,7 +211,7 @@ pub fn run_train(args: &Args) -> Result<()> {
         None => println!(
             "stopped after step {} of {total}; continue with: tandem train --out {} --resume",
             trainer.step_count(),
-            args.out.display()
+            out.display()
         ),
     }
     Ok(())
