@@ -21,6 +21,7 @@
 //! ```
 
 pub use tandem_data as data;
+pub use tandem_eval as eval;
 pub use tandem_gpu as gpu;
 pub use tandem_kernels as kernels;
 pub use tandem_nn as nn;

@@ -124,3 +124,26 @@ fn bad_configurations_are_refused_with_a_message() {
     let e = TrainConfig::from_toml_file(&file).unwrap_err();
     assert!(e.to_string().contains("learning_rate"), "{e}");
 }
+
+#[test]
+fn batches_supplied_by_the_application_train_too() {
+    let cfg = TrainConfig { epochs: 4, ..small("vicreg") }.resolve().unwrap();
+    let ds = dataset(&cfg);
+    let mut t = Trainer::new(gpu(), cfg.clone(), ds.clone()).unwrap();
+    let sample = ds.layout().values();
+    let mut batch = vec![0u8; 16 * sample];
+    let mut losses = Vec::new();
+    for step in 0..t.total_steps() as usize {
+        for k in 0..16 {
+            ds.copy_sample((step * 16 + k) % ds.len(), &mut batch[k * sample..(k + 1) * sample]);
+        }
+        losses.extend(t.step_on(&batch).unwrap().into_iter().map(|r| r.loss));
+    }
+    losses.extend(t.finish().unwrap().into_iter().map(|r| r.loss));
+    assert_eq!(losses.len() as u64, t.total_steps());
+    let n = losses.len();
+    let (first, last) = (losses[..4].iter().sum::<f64>(), losses[n - 4..].iter().sum::<f64>());
+    assert!(last < first, "{losses:?}");
+    let e = t.step_on(&batch[1..]).unwrap_err();
+    assert!(e.to_string().contains("bytes for a batch of 16"), "{e}");
+}

@@ -51,7 +51,7 @@ pub struct LoaderConfig {
 pub struct HostBatch {
     /// Its place in the stream.
     pub position: Position,
-    /// Dataset indices of its samples.
+    /// Dataset indices of its samples (empty for batches an application supplies).
     pub indices: Vec<u32>,
     /// Their labels, if the dataset has labels.
     pub labels: Option<Vec<u32>>,
@@ -89,6 +89,22 @@ pub fn epoch_order(seed: u64, epoch: u64, n: usize, shuffle: bool) -> Vec<u32> {
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(mix_seed(&[seed, epoch, 1])));
     }
     order
+}
+
+/// Both views' parameter rows for `n` samples of `layout`, from a generator seeded with `seed`.
+pub fn draw_params(augment: &Augmentation, seed: u64, n: usize, layout: Layout, noise_scale: f32) -> [Vec<f32>; 2] {
+    let (w, h) = match layout {
+        Layout::Image { h, w, .. } => (w, h),
+        Layout::Vector { d } => (d, 1),
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut params = [Vec::with_capacity(n * PARAMS_PER_SAMPLE), Vec::with_capacity(n * PARAMS_PER_SAMPLE)];
+    for _ in 0..n {
+        let [v1, v2] = augment.draw(&mut rng, w, h, noise_scale);
+        params[0].extend_from_slice(&v1.to_row());
+        params[1].extend_from_slice(&v2.to_row());
+    }
+    params
 }
 
 impl Loader {
@@ -200,18 +216,13 @@ impl Worker {
             ds.copy_sample(i as usize, &mut raw[k * sample_bytes..(k + 1) * sample_bytes]);
         }
         let labels = ds.labels().map(|l| indices.iter().map(|&i| l[i as usize]).collect());
-        let (w, h) = match ds.layout() {
-            Layout::Image { h, w, .. } => (w, h),
-            Layout::Vector { d } => (d, 1),
-        };
-        let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(&[self.config.seed, g, 2]));
-        let mut params = [Vec::with_capacity(indices.len() * PARAMS_PER_SAMPLE), Vec::new()];
-        params[1].reserve(indices.len() * PARAMS_PER_SAMPLE);
-        for _ in &indices {
-            let [v1, v2] = self.config.augment.draw(&mut rng, w, h, self.config.noise_scale);
-            params[0].extend_from_slice(&v1.to_row());
-            params[1].extend_from_slice(&v2.to_row());
-        }
+        let params = draw_params(
+            &self.config.augment,
+            mix_seed(&[self.config.seed, g, 2]),
+            indices.len(),
+            ds.layout(),
+            self.config.noise_scale,
+        );
         HostBatch { position, indices, labels, raw, params }
     }
 }

@@ -145,7 +145,15 @@ impl DeviceViews {
     /// Writes `batch` into the next ring slot.
     #[track_caller]
     pub fn stage(&mut self, gpu: &Gpu, batch: &HostBatch) {
-        assert_eq!(batch.indices.len(), self.shape.n, "batch of {} for views of {}", batch.indices.len(), self.shape.n);
+        let n = batch.params[0].len() / PARAMS_PER_SAMPLE;
+        assert_eq!(n, self.shape.n, "batch of {n} for views of {}", self.shape.n);
+        assert_eq!(
+            batch.raw.len(),
+            self.shape.src_words() * 4,
+            "raw batch of {} bytes for {:?}",
+            batch.raw.len(),
+            self.shape
+        );
         self.staged = (self.staged + 1) % RING;
         let slot = &self.slots[self.staged];
         gpu.write_bytes(&slot.src, &batch.raw);

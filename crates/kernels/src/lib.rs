@@ -17,6 +17,7 @@ pub mod gemm;
 pub mod l2_normalize;
 pub mod layer_norm;
 pub mod optim;
+pub mod probe;
 pub mod reduce;
 pub mod shaders;
 

@@ -37,6 +37,9 @@ pub const ALL: &[(&str, &str)] = &[
     shader!("augment/view.wgsl"),
     shader!("optim/update.wgsl"),
     shader!("optim/norms.wgsl"),
+    shader!("eval/knn_vote.wgsl"),
+    shader!("eval/softmax_xent.wgsl"),
+    shader!("eval/pair_exp.wgsl"),
 ];
 
 /// The source of the shader at `path` (a path listed in [`ALL`]).

@@ -16,6 +16,7 @@ pub mod l2_normalize;
 pub mod layer_norm;
 pub mod mlp;
 pub mod optim;
+pub mod probe;
 pub mod reduce;
 pub mod trainer;
 

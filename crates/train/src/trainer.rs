@@ -8,7 +8,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tandem_data::{Augmentation, ChannelStats, Dataset, DeviceViews, Loader, LoaderConfig, Position};
+use tandem_data::loader::{draw_params, mix_seed};
+use tandem_data::{
+    Augmentation, ChannelStats, Dataset, DeviceViews, HostBatch, Layout, Loader, LoaderConfig, Pixels, Position,
+};
 use tandem_gpu::{Gpu, ReadbackRing, Recorder, Tensor};
 
 use crate::checkpoint::{self, CheckpointMeta, HostTensor};
@@ -68,6 +71,9 @@ pub struct Trainer<'g> {
     pending: VecDeque<Pending>,
     param_names: Vec<String>,
     last_step_end: Option<Instant>,
+    augment: Augmentation,
+    layout: Layout,
+    pixels: Pixels,
     wait_warned: Option<u64>,
 }
 
@@ -112,6 +118,7 @@ impl<'g> Trainer<'g> {
         let optimizer =
             Optimizer::new(gpu, &config.optimizer_config(), &params.iter().map(|(_, p)| *p).collect::<Vec<_>>())?;
         let workers = config.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let loader_augment = augment.clone();
         let loader_config = LoaderConfig {
             batch,
             seed: config.seed,
@@ -154,6 +161,9 @@ impl<'g> Trainer<'g> {
             pending: VecDeque::new(),
             param_names,
             last_step_end: None,
+            augment: loader_augment,
+            layout: dataset.layout(),
+            pixels: dataset.pixels(),
             wait_warned: None,
         })
     }
@@ -196,11 +206,49 @@ impl<'g> Trainer<'g> {
     /// Runs one step; returns the reports of earlier steps whose values have arrived (checked for NaN).
     pub fn step(&mut self) -> Result<Vec<StepReport>> {
         let started = Instant::now();
-        let gpu = self.gpu;
         let position = self.loader.position();
         let batch = self.loader.next_batch()?;
         let wait = self.loader.take_wait();
-        self.views.stage(gpu, &batch);
+        self.record_step(&batch, position.epoch, started, wait)
+    }
+
+    /// Runs one step on samples the application supplies instead of the loader's: `raw` holds
+    /// `batch_size` samples in the training dataset's layout and storage type, back to back (uint8, or
+    /// little-endian float32). Both views are drawn with the run's augmentation from a generator seeded by
+    /// (seed, step). The loader's position does not move, so a checkpoint's data position ignores these.
+    pub fn step_on(&mut self, raw: &[u8]) -> Result<Vec<StepReport>> {
+        let started = Instant::now();
+        let (batch, layout, pixels) = (self.config.batch_size, self.layout, self.pixels);
+        let want = batch * layout.values() * pixels.bytes();
+        if raw.len() != want {
+            return Err(TrainError::Config(format!(
+                "step_on: {} bytes for a batch of {batch} samples of {layout:?} ({want} bytes)",
+                raw.len()
+            )));
+        }
+        let seed = mix_seed(&[self.config.seed, self.step, 3]);
+        let noise = self.stats.overall_std;
+        let mut padded = raw.to_vec();
+        padded.resize(want.next_multiple_of(4), 0);
+        let host = HostBatch {
+            position: self.loader.position(),
+            indices: Vec::new(),
+            labels: None,
+            raw: padded,
+            params: draw_params(&self.augment, seed, batch, layout, noise),
+        };
+        self.record_step(&host, self.step / self.per_epoch.max(1), started, Duration::ZERO)
+    }
+
+    fn record_step(
+        &mut self,
+        batch: &HostBatch,
+        epoch: u64,
+        started: Instant,
+        wait: Duration,
+    ) -> Result<Vec<StepReport>> {
+        let gpu = self.gpu;
+        self.views.stage(gpu, batch);
         let k = self.step;
         let lr = self.schedule.lr(k);
         self.optimizer.set_step(gpu, lr, k + 1, byol_tau(self.config.tau_base, k, self.total));
@@ -222,7 +270,7 @@ impl<'g> Trainer<'g> {
         let now = Instant::now();
         let wall = self.last_step_end.map_or(now - started, |t| now - t);
         self.last_step_end = Some(now);
-        self.pending.push_back(Pending { step: k, epoch: position.epoch, lr, wall, wait });
+        self.pending.push_back(Pending { step: k, epoch, lr, wall, wait });
         self.step += 1;
         self.collect(false)
     }

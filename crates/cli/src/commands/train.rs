@@ -149,10 +149,7 @@ pub fn run_train(args: &Args) -> Result<()> {
     };
     let existing = checkpoint::latest(&out.join("checkpoints"))?;
     if existing.is_some() && !args.resume {
-        anyhow::bail!(
-            "{} already holds a run; pass --resume to continue it, or choose another --out",
-            out.display()
-        );
+        anyhow::bail!("{} already holds a run; pass --resume to continue it, or choose another --out", out.display());
     }
     let mut dir = RunDir::open(&out)?;
     let resume_from = existing;
