@@ -3,7 +3,7 @@
 
 use tandem::data::open;
 use tandem::gpu::Gpu;
-use tandem::train::{Encoder, RunDir, Stop, TrainConfig, Trainer, run};
+use tandem::train::{Encoder, Event, RunDir, Stop, TrainConfig, Trainer, run};
 
 pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let gpu = Gpu::new()?; // any backend; TANDEM_BACKEND / TANDEM_ADAPTER choose
@@ -18,7 +18,11 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut trainer = Trainer::new(&gpu, config.resolve()?, train)?;
     let out = std::env::temp_dir().join(format!("tandem-example-{}", std::process::id()));
     let mut run_dir = RunDir::open(&out)?;
-    run(&mut trainer, &mut run_dir, Stop::default(), |r| println!("step {} loss {:.4}", r.step, r.loss))?;
+    run(&mut trainer, &mut run_dir, Stop::default(), |event| {
+        if let Event::Step(r) = event {
+            println!("step {} loss {:.4}", r.step, r.loss);
+        }
+    })?;
 
     let test = open("builtin:test:256", None, &Default::default())?.dataset;
     let encoder = Encoder::load(&gpu, &out, &*test)?;

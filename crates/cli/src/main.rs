@@ -24,6 +24,12 @@ enum Command {
     Train(Box<commands::train::Args>),
     /// Features of every sample of a dataset from a trained run's encoder, as NPY.
     Embed(commands::embed::Args),
+    /// kNN and linear probes of frozen features, from a trained run or from feature files.
+    Eval(Box<commands::eval::Args>),
+    /// Collapse metrics of an embedding matrix: std, effective rank, uniformity, alignment.
+    Collapse(commands::collapse::Args),
+    /// Figures (SVG, PNG) and a Markdown summary of a run folder.
+    Report(commands::report::Args),
     /// Kernel microbenchmarks.
     #[command(subcommand)]
     Bench(commands::bench::Bench),
@@ -50,5 +56,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(b) => commands::bench::run(b),
         Command::Train(args) => commands::train::run_train(&args),
         Command::Embed(args) => commands::embed::run(&args),
+        Command::Eval(args) => commands::eval::run(&args),
+        Command::Collapse(args) => commands::collapse::run(&args),
+        Command::Report(args) => commands::report::run(&args),
     }
 }

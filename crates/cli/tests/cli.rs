@@ -195,7 +195,8 @@ fn train_resume_and_embed_end_to_end() {
         assert!(run.join(f).exists(), "{f} missing");
     }
     let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
-    let step: serde_json::Value = serde_json::from_str(metrics.lines().next().unwrap()).unwrap();
+    let step: serde_json::Value =
+        serde_json::from_str(metrics.lines().find(|l| l.contains("\"kind\":\"step\"")).unwrap()).unwrap();
     for key in ["step", "epoch", "loss", "info_nce", "lr", "pairs_per_s", "data_wait_fraction"] {
         assert!(step.get(key).is_some(), "metrics line lacks {key}: {step}");
     }
@@ -239,4 +240,97 @@ fn train_refuses_unknown_config_keys_and_methods() {
     assert!(!out.status.success() && stderr(&out).contains("methd"), "{}", stderr(&out));
     let out = tandem(&["train", "--method", "moco", "--out", dir.path().to_str().unwrap()], &[]);
     assert!(!out.status.success() && stderr(&out).contains("unknown method"), "{}", stderr(&out));
+}
+
+fn write_f32(path: &std::path::Path, rows: u64, cols: u64, f: impl Fn(u64) -> f32) {
+    use npyz::WriterBuilder;
+    let mut file = std::fs::File::create(path).unwrap();
+    let mut w = npyz::WriteOptions::new().default_dtype().shape(&[rows, cols]).writer(&mut file).begin_nd().unwrap();
+    w.extend((0..rows * cols).map(f)).unwrap();
+    w.finish().unwrap();
+}
+
+fn write_labels(path: &std::path::Path, labels: &[i64]) {
+    use npyz::WriterBuilder;
+    let mut file = std::fs::File::create(path).unwrap();
+    let mut w =
+        npyz::WriteOptions::new().default_dtype().shape(&[labels.len() as u64]).writer(&mut file).begin_nd().unwrap();
+    w.extend(labels.iter().copied()).unwrap();
+    w.finish().unwrap();
+}
+
+#[test]
+fn eval_from_features_and_collapse_print_the_documented_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    // Two well separated classes: feature 0 or feature 1 large.
+    let feat = |i: u64| if (i % 4) == (i / 4) % 2 { 3.0 } else { ((i * 7) % 5) as f32 * 0.05 };
+    write_f32(&dir.path().join("tr.npy"), 40, 4, feat);
+    write_f32(&dir.path().join("te.npy"), 20, 4, feat);
+    write_labels(&dir.path().join("trl.npy"), &(0..40).map(|i| i % 2).collect::<Vec<_>>());
+    write_labels(&dir.path().join("tel.npy"), &(0..20).map(|i| i % 2).collect::<Vec<_>>());
+    let out = tandem(
+        &[
+            "eval",
+            "--train-features",
+            &p("tr.npy"),
+            "--train-labels",
+            &p("trl.npy"),
+            "--test-features",
+            &p("te.npy"),
+            "--test-labels",
+            &p("tel.npy"),
+            "--k",
+            "5",
+            "--json",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["n_train"].as_u64(), v["n_test"].as_u64(), v["d"].as_u64()), (Some(40), Some(20), Some(4)));
+    assert_eq!(v["knn_top1"].as_f64(), Some(1.0), "{v}");
+    assert_eq!(v["linear_top1"].as_f64(), Some(1.0), "{v}");
+
+    let out = tandem(&["collapse", "--embeddings", &p("tr.npy"), "--pairs", &p("tr.npy"), "--json"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["mean_std", "effective_rank", "alignment", "uniformity", "negative_energy"] {
+        assert!(v[key].is_number(), "missing {key}: {v}");
+    }
+    assert!(v["alignment"].as_f64().unwrap() < 1e-6);
+    let out = tandem(
+        &[
+            "eval",
+            "--train-features",
+            &p("tr.npy"),
+            "--train-labels",
+            &p("tel.npy"),
+            "--test-features",
+            &p("te.npy"),
+            "--test-labels",
+            &p("tel.npy"),
+        ],
+        &[],
+    );
+    assert!(!out.status.success() && stderr(&out).contains("20 labels for 40 samples"), "{}", stderr(&out));
+}
+
+#[test]
+fn report_draws_figures_and_a_summary_of_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = small_train(&run, &["--collapse-every", "2", "--log-every", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    assert!(metrics.contains("\"kind\":\"collapse\"") && metrics.contains("backbone.effective_rank"), "{metrics}");
+    assert!(metrics.contains("\"kind\":\"knn\"") && metrics.contains("\"kind\":\"final_probe\""), "{metrics}");
+    let out = tandem(&["report", run.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for f in ["overview.svg", "overview.png", "report.md"] {
+        let path = run.join("report").join(f);
+        assert!(std::fs::metadata(&path).map(|m| m.len() > 1000).unwrap_or(false), "{f} missing or empty");
+    }
+    let md = std::fs::read_to_string(run.join("report/report.md")).unwrap();
+    assert!(md.contains("pairs/s") && md.contains("random encoder"), "{md}");
 }

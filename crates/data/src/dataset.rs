@@ -139,3 +139,46 @@ impl Dataset for InMemory {
         }
     }
 }
+
+/// A view of some samples of another dataset, in the given order (a held-out slice, a probe bank).
+pub struct Subset {
+    inner: std::sync::Arc<dyn Dataset>,
+    indices: Vec<usize>,
+    labels: Option<Vec<u32>>,
+}
+
+impl Subset {
+    /// The samples `indices` (each below `inner.len()`) of `inner`.
+    #[track_caller]
+    pub fn new(inner: std::sync::Arc<dyn Dataset>, indices: Vec<usize>) -> Self {
+        assert!(indices.iter().all(|&i| i < inner.len()), "subset index out of range");
+        let labels = inner.labels().map(|l| indices.iter().map(|&i| l[i]).collect());
+        Self { inner, indices, labels }
+    }
+}
+
+impl Dataset for Subset {
+    fn source(&self) -> &std::path::Path {
+        self.inner.source()
+    }
+
+    fn len(&self) -> usize {
+        self.indices.len()
+    }
+
+    fn layout(&self) -> Layout {
+        self.inner.layout()
+    }
+
+    fn pixels(&self) -> Pixels {
+        self.inner.pixels()
+    }
+
+    fn labels(&self) -> Option<&[u32]> {
+        self.labels.as_deref()
+    }
+
+    fn copy_sample(&self, i: usize, out: &mut [u8]) {
+        self.inner.copy_sample(self.indices[i], out)
+    }
+}

@@ -11,7 +11,7 @@ pub mod loader;
 pub mod views;
 
 pub use augment::{Augmentation, ColorJitter, ViewPolicy};
-pub use dataset::{Dataset, InMemory, Layout, Pixels, Storage};
+pub use dataset::{Dataset, InMemory, Layout, Pixels, Storage, Subset};
 pub use error::{DataError, Result};
 pub use formats::{Format, OpenOptions, Opened, open};
 pub use loader::{HostBatch, Loader, LoaderConfig, Position};

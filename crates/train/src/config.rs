@@ -84,6 +84,15 @@ pub struct TrainConfig {
     pub keep_checkpoints: usize,
     /// Log a metrics line every this many steps.
     pub log_every: u64,
+    /// Read the collapse metrics every this many steps (0: never).
+    pub collapse_every: u64,
+    /// The collapse alarm fires when an effective rank or mean std falls below this fraction of its
+    /// first reading.
+    pub collapse_alarm: f64,
+    /// Stop the run when the collapse alarm fires.
+    pub stop_on_collapse: bool,
+    /// Online kNN accuracy on a held-out slice every this many epochs, when the data has labels (0: never).
+    pub knn_every: u64,
 }
 
 impl Default for TrainConfig {
@@ -122,7 +131,11 @@ impl Default for TrainConfig {
             workers: None,
             checkpoint_every: 0,
             keep_checkpoints: 3,
-            log_every: 10,
+            log_every: 5,
+            collapse_every: 50,
+            collapse_alarm: 0.25,
+            stop_on_collapse: false,
+            knn_every: 1,
         }
     }
 }

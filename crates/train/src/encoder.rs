@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tandem_data::{Augmentation, ChannelStats, Dataset, DeviceViews, HostBatch, Layout, Position};
 use tandem_gpu::{Gpu, Recorder};
 use tandem_kernels::augment::ViewParams;
-use tandem_nn::{LastBlock, MlpConfig};
+use tandem_nn::{LastBlock, MlpConfig, MlpEncoder, MlpWorkspace};
 
 use crate::checkpoint::{self, CheckpointMeta};
 use crate::error::{Result, TrainError};
@@ -75,44 +75,54 @@ impl<'g> Encoder<'g> {
 
     /// Features of every sample of `dataset`, in dataset order: `len × dim` values, row-major.
     pub fn embed(&self, dataset: &Arc<dyn Dataset>) -> Result<Vec<f32>> {
-        let gpu = self.gpu;
-        let n = dataset.len();
-        let chunk = n.min(256);
-        let none = Augmentation::preset("none", dataset.layout()).expect("the identity preset exists");
-        let (w, h) = match dataset.layout() {
-            Layout::Image { h, w, .. } => (w, h),
-            Layout::Vector { d } => (d, 1),
-        };
-        let row = ViewParams::identity(w, h).to_row();
-        let sample_bytes = dataset.layout().values() * dataset.pixels().bytes();
-        let mut out = Vec::with_capacity(n * self.dim());
-        let mut sized: Option<(usize, DeviceViews, crate::network::ChainWorkspace)> = None;
-        for start in (0..n).step_by(chunk) {
-            let b = chunk.min(n - start);
-            if sized.as_ref().is_none_or(|(s, _, _)| *s != b) {
-                let views = DeviceViews::new(gpu, &**dataset, b, &none, &self.stats)?;
-                sized = Some((b, views, self.backbone.workspace(gpu, b)?));
-            }
-            let (_, views, ws) = sized.as_mut().unwrap();
-            let mut raw = vec![0u8; (b * sample_bytes).next_multiple_of(4)];
-            for k in 0..b {
-                dataset.copy_sample(start + k, &mut raw[k * sample_bytes..(k + 1) * sample_bytes]);
-            }
-            let params: Vec<f32> = (0..b).flat_map(|_| row).collect();
-            let batch = HostBatch {
-                position: Position::default(),
-                indices: (start as u32..(start + b) as u32).collect(),
-                labels: None,
-                raw,
-                params: [params.clone(), params],
-            };
-            views.stage(gpu, &batch);
-            let mut rec = Recorder::new(gpu);
-            views.record(&mut rec)?;
-            self.backbone.forward(&mut rec, false, views.views()[0], ws)?;
-            rec.submit()?;
-            out.extend(gpu.download(ws.last())?);
-        }
-        Ok(out)
+        embed_dataset(self.gpu, &self.backbone.stages[0].mlp, &self.stats, dataset)
     }
+}
+
+/// Features of every sample of `dataset` through `backbone` in eval mode (BatchNorm running statistics),
+/// views being the identity plus the normalisation `stats`: `len × d_out` values in dataset order.
+pub fn embed_dataset(
+    gpu: &Gpu,
+    backbone: &MlpEncoder,
+    stats: &ChannelStats,
+    dataset: &Arc<dyn Dataset>,
+) -> Result<Vec<f32>> {
+    let n = dataset.len();
+    let chunk = n.min(256);
+    let none = Augmentation::preset("none", dataset.layout()).expect("the identity preset exists");
+    let (w, h) = match dataset.layout() {
+        Layout::Image { h, w, .. } => (w, h),
+        Layout::Vector { d } => (d, 1),
+    };
+    let row = ViewParams::identity(w, h).to_row();
+    let sample_bytes = dataset.layout().values() * dataset.pixels().bytes();
+    let mut out = Vec::with_capacity(n * backbone.d_out());
+    let mut sized: Option<(usize, DeviceViews, MlpWorkspace)> = None;
+    for start in (0..n).step_by(chunk.max(1)) {
+        let b = chunk.min(n - start);
+        if sized.as_ref().is_none_or(|(s, _, _)| *s != b) {
+            let views = DeviceViews::new(gpu, &**dataset, b, &none, stats)?;
+            sized = Some((b, views, backbone.workspace(gpu, b)?));
+        }
+        let (_, views, ws) = sized.as_mut().unwrap();
+        let mut raw = vec![0u8; (b * sample_bytes).next_multiple_of(4)];
+        for k in 0..b {
+            dataset.copy_sample(start + k, &mut raw[k * sample_bytes..(k + 1) * sample_bytes]);
+        }
+        let params: Vec<f32> = (0..b).flat_map(|_| row).collect();
+        let batch = HostBatch {
+            position: Position::default(),
+            indices: (start as u32..(start + b) as u32).collect(),
+            labels: None,
+            raw,
+            params: [params.clone(), params],
+        };
+        views.stage(gpu, &batch);
+        let mut rec = Recorder::new(gpu);
+        views.record(&mut rec)?;
+        backbone.forward(&mut rec, false, views.views()[0], ws)?;
+        rec.submit()?;
+        out.extend(gpu.download(ws.output())?);
+    }
+    Ok(out)
 }

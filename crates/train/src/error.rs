@@ -27,6 +27,9 @@ pub enum TrainError {
         /// The value seen.
         value: f32,
     },
+    /// The collapse alarm fired and the run was asked to stop on it.
+    #[error("{0}; stopped (--stop-on-collapse), the last checkpoint is kept")]
+    Collapsed(String),
     /// A checkpoint could not be written or read.
     #[error("checkpoint {path}: {message}")]
     Checkpoint {

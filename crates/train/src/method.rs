@@ -246,6 +246,19 @@ impl Method {
         }
     }
 
+    /// The embeddings of the last step to watch for collapse: `(name, view 1, view 2)` for the backbone
+    /// and the last head (the decoder's reconstruction is not an embedding, so dae has the backbone only,
+    /// of the corrupted view, without a pair).
+    pub fn embeddings(&self) -> Vec<(&'static str, &Tensor, Option<&Tensor>)> {
+        let pair = |k: usize| self.ws.get(1).map(|w| w.output(k));
+        let mut out = vec![("backbone", self.ws[0].output(0), pair(0))];
+        if self.kind != MethodKind::Dae {
+            let last = self.online.stages.len() - 1;
+            out.push((self.online.stages[last].name, self.ws[0].output(last), pair(last)));
+        }
+        out
+    }
+
     /// The energy value tensors to read back, in order.
     pub fn values(&self) -> Vec<&Tensor> {
         self.plans.iter().map(|p| p.values()).collect()

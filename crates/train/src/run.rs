@@ -8,7 +8,24 @@ use serde_json::json;
 
 use crate::checkpoint::{self, HostTensor};
 use crate::error::{Result, TrainError};
+use crate::monitor::{CollapseAlarm, CollapseReading, ProbeSplit, probe};
 use crate::trainer::{StepReport, Trainer};
+
+/// What [`run`] reports as it goes.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A step's values arrived.
+    Step(&'a StepReport),
+    /// Collapse metrics were read; `alarm` holds the message when the alarm fired.
+    Collapse(&'a CollapseReading, Option<&'a str>),
+    /// The online kNN probe's top-1 on the held-out slice, at the end of an epoch.
+    Knn {
+        /// Epochs completed.
+        epoch: u64,
+        /// Top-1 accuracy.
+        top1: f64,
+    },
+}
 
 /// A run folder.
 pub struct RunDir {
@@ -69,6 +86,35 @@ impl RunDir {
         Ok(())
     }
 
+    /// Records a collapse reading: one line with `<output>.<metric>` keys.
+    pub fn log_collapse(&mut self, r: &CollapseReading, alarm: Option<&str>) -> Result<()> {
+        let mut v = json!({"kind": "collapse", "step": r.step});
+        for (name, m) in &r.outputs {
+            v[format!("{name}.mean_std")] = json!(m.mean_std);
+            v[format!("{name}.effective_rank")] = json!(m.effective_rank);
+            v[format!("{name}.uniformity")] = json!(m.uniformity);
+            if let (Some(a), Some(neg)) = (m.alignment, m.negative_energy) {
+                v[format!("{name}.alignment")] = json!(a);
+                v[format!("{name}.negative_energy")] = json!(neg);
+            }
+        }
+        if let Some(a) = alarm {
+            v["alarm"] = json!(a);
+        }
+        self.line(v)
+    }
+
+    /// Records a probe result.
+    pub fn log_probe(&mut self, kind: &str, step: u64, epoch: u64, fields: serde_json::Value) -> Result<()> {
+        let mut v = json!({"kind": kind, "step": step, "epoch": epoch});
+        if let serde_json::Value::Object(map) = fields {
+            for (k, x) in map {
+                v[k] = x;
+            }
+        }
+        self.line(v)
+    }
+
     /// Writes the epoch line of the epoch in progress.
     pub fn flush_epoch(&mut self) -> Result<()> {
         if let Some((epoch, sum, n)) = self.epoch.take() {
@@ -95,38 +141,65 @@ pub struct Stop {
 }
 
 /// Trains to the end (or to `stop`), logging into `dir`, checkpointing every `checkpoint_every` steps
-/// (0: every epoch) and at the end, then exporting the encoder; `on_report` sees every step. Returns the
-/// encoder's path when the run completed.
+/// (0: every epoch) and at the end, then exporting the encoder. Every `collapse_every` steps the collapse
+/// metrics are read and logged, and the alarm checked (stopping the run with `stop_on_collapse`); every
+/// `knn_every` epochs, when the data has labels, the kNN probe runs on a held-out slice. `on_event` sees
+/// every step and reading. Returns the encoder's path when the run completed.
 pub fn run(
     trainer: &mut Trainer<'_>,
     dir: &mut RunDir,
     stop: Stop,
-    mut on_report: impl FnMut(&StepReport),
+    mut on_event: impl FnMut(Event<'_>),
 ) -> Result<Option<PathBuf>> {
     let every = match trainer.config().checkpoint_every {
         0 => trainer.steps_per_epoch(),
         n => n,
     };
-    let log_every = trainer.config().log_every;
-    let mut handle = |dir: &mut RunDir, reports: Vec<StepReport>| -> Result<()> {
+    let (log_every, collapse_every, knn_every) =
+        (trainer.config().log_every, trainer.config().collapse_every, trainer.config().knn_every);
+    let mut alarm = CollapseAlarm::new(trainer.config().collapse_alarm);
+    let split = if knn_every > 0 { ProbeSplit::holdout(trainer.dataset()) } else { None };
+    let handle = |dir: &mut RunDir, reports: Vec<StepReport>, on_event: &mut dyn FnMut(Event<'_>)| -> Result<()> {
         for r in &reports {
             dir.log_step(r, log_every)?;
-            on_report(r);
+            on_event(Event::Step(r));
         }
         Ok(())
     };
     let mut taken = 0;
     while !trainer.is_done() && stop.after_steps.is_none_or(|s| taken < s) {
         let reports = trainer.step()?;
-        handle(dir, reports)?;
+        handle(dir, reports, &mut on_event)?;
         taken += 1;
+        let step = trainer.step_count();
+        if collapse_every > 0 && (step - 1).is_multiple_of(collapse_every) {
+            let reading = trainer.collapse_reading()?;
+            let message = alarm.check(&reading);
+            dir.log_collapse(&reading, message.as_deref())?;
+            on_event(Event::Collapse(&reading, message.as_deref()));
+            if let Some(m) = message {
+                tracing::warn!("{m}");
+                if trainer.config().stop_on_collapse {
+                    return Err(TrainError::Collapsed(m));
+                }
+            }
+        }
+        let epoch = step / trainer.steps_per_epoch();
+        if let Some(split) = &split
+            && step.is_multiple_of(trainer.steps_per_epoch())
+            && epoch.is_multiple_of(knn_every)
+        {
+            let acc = probe(trainer.gpu(), trainer.method().backbone(), &trainer.data_stats(), split, false)?;
+            dir.log_probe("knn", step, epoch, json!({"knn_top1": acc.knn}))?;
+            on_event(Event::Knn { epoch, top1: acc.knn });
+        }
         if trainer.step_count().is_multiple_of(every) || trainer.is_done() {
             let (reports, _) = trainer.save_checkpoint(&dir.checkpoints())?;
-            handle(dir, reports)?;
+            handle(dir, reports, &mut on_event)?;
         }
     }
     let reports = trainer.finish()?;
-    handle(dir, reports)?;
+    handle(dir, reports, &mut on_event)?;
     if !trainer.is_done() {
         return Ok(None);
     }

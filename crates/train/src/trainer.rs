@@ -75,6 +75,7 @@ pub struct Trainer<'g> {
     layout: Layout,
     pixels: Pixels,
     wait_warned: Option<u64>,
+    dataset: Arc<dyn Dataset>,
 }
 
 impl<'g> Trainer<'g> {
@@ -165,6 +166,7 @@ impl<'g> Trainer<'g> {
             layout: dataset.layout(),
             pixels: dataset.pixels(),
             wait_warned: None,
+            dataset,
         })
     }
 
@@ -201,6 +203,26 @@ impl<'g> Trainer<'g> {
     /// The normalisation the views use.
     pub fn data_stats(&self) -> ChannelStats {
         self.stats
+    }
+
+    /// Collapse metrics of the last step's embeddings (waits for the device).
+    pub fn collapse_reading(&self) -> Result<crate::monitor::CollapseReading> {
+        let mut outputs = Vec::new();
+        for (name, a, b) in self.method.embeddings() {
+            let m = tandem_eval::collapse_metrics(self.gpu, a, b).map_err(crate::monitor::eval_error)?;
+            outputs.push((name.to_string(), m));
+        }
+        Ok(crate::monitor::CollapseReading { step: self.step.saturating_sub(1), outputs })
+    }
+
+    /// The dataset being trained on.
+    pub fn dataset(&self) -> &Arc<dyn Dataset> {
+        &self.dataset
+    }
+
+    /// The device.
+    pub fn gpu(&self) -> &'g Gpu {
+        self.gpu
     }
 
     /// Runs one step; returns the reports of earlier steps whose values have arrived (checked for NaN).

@@ -3,9 +3,12 @@
 pub mod bench;
 pub mod bench_data;
 pub mod bench_step;
+pub mod collapse;
 pub mod data_args;
 pub mod embed;
 pub mod energy;
+pub mod eval;
+pub mod report;
 pub mod selftest;
 pub mod train;
 

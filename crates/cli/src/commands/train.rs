@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use tandem_train::{RunDir, Stop, TrainConfig, Trainer, checkpoint, run};
+use tandem_train::monitor::{ProbeSplit, compare_with_random};
+use tandem_train::{Event, RunDir, Stop, TrainConfig, Trainer, checkpoint, run};
 
 use super::data_args::DataSpec;
 
@@ -105,6 +106,16 @@ pub struct Args {
     /// Metrics line every N steps.
     #[arg(long)]
     pub log_every: Option<u64>,
+    /// Collapse metrics every N steps (0: off).
+    #[arg(long)]
+    pub collapse_every: Option<u64>,
+    /// Stop the run when the collapse alarm fires (effective rank or mean std below a fraction of the
+    /// start, `collapse_alarm` in the config).
+    #[arg(long)]
+    pub stop_on_collapse: bool,
+    /// Online kNN on a held-out slice every N epochs when the data has labels (0: off).
+    #[arg(long)]
+    pub knn_every: Option<u64>,
 }
 
 impl Args {
@@ -121,7 +132,7 @@ impl Args {
             ($($field:ident),*) => { $( if let Some(v) = &self.$field { c.$field = Some(v.clone()); } )* };
         }
         set!(data, image_size, method, encoder, epochs, batch_size, momentum, clip_grad, seed, temperature);
-        set!(checkpoint_every, keep_checkpoints, log_every);
+        set!(checkpoint_every, keep_checkpoints, log_every, collapse_every, knn_every);
         set_opt!(format, labels, layout, projector, predictor, lr, warmup_epochs, optimizer, weight_decay);
         set_opt!(augment, workers);
         if let Some(s) = &self.lr_scaling {
@@ -132,8 +143,41 @@ impl Args {
         }
         c.skip_bad |= self.skip_bad;
         c.nesterov |= self.nesterov;
+        c.stop_on_collapse |= self.stop_on_collapse;
         Ok(c)
     }
+}
+
+/// Probes the trained encoder and a randomly initialised one on held-out labelled data (the built-in test
+/// split for built-in data, else the last tenth of the data), prints both and records them.
+fn final_probes(trainer: &Trainer<'_>, dir: &mut RunDir) -> Result<()> {
+    let data = &trainer.config().data;
+    let split = if data.starts_with("builtin") && !data.contains(":test") {
+        let test = tandem_data::open("builtin:test", None, &Default::default())?.dataset;
+        ProbeSplit::with_test(trainer.dataset(), test)
+    } else {
+        ProbeSplit::holdout(trainer.dataset())
+    };
+    let Some(split) = split else { return Ok(()) };
+    let (trained, random) = compare_with_random(trainer, &split)?;
+    let pct = |v: Option<f64>| v.map_or("-".into(), |a| format!("{:.1}%", 100.0 * a));
+    println!(
+        "probes on {} held-out samples: kNN top-1 {} (random encoder {}), linear top-1 {} (random encoder {})",
+        split.query.len(),
+        pct(Some(trained.knn)),
+        pct(Some(random.knn)),
+        pct(trained.linear),
+        pct(random.linear)
+    );
+    let fields = serde_json::json!({
+        "knn_top1": trained.knn, "linear_top1": trained.linear,
+        "random_knn_top1": random.knn, "random_linear_top1": random.linear,
+        "n_bank": split.bank.len(), "n_query": split.query.len(),
+    });
+    let (step, epochs) = (trainer.step_count(), trainer.config().epochs);
+    dir.log_probe("final_probe", step, epochs, fields.clone())?;
+    tandem_train::checkpoint::write_atomic(&dir.path().join("probes.json"), fields.to_string().as_bytes())?;
+    Ok(())
 }
 
 /// Runs `tandem train`.
@@ -180,6 +224,8 @@ pub fn run_train(args: &Args) -> Result<()> {
         None => Trainer::new(&gpu, config, opened.dataset)?,
     };
     dir.write_config(&trainer.config().to_toml())?;
+    let run_info = serde_json::json!({"adapter": gpu.describe(), "tandem_version": env!("CARGO_PKG_VERSION")});
+    tandem_train::checkpoint::write_atomic(&dir.path().join("run.json"), run_info.to_string().as_bytes())?;
     let total = trainer.total_steps();
     let per_epoch = trainer.steps_per_epoch();
     let bar = ProgressBar::new(total).with_position(trainer.step_count());
@@ -187,24 +233,38 @@ pub fn run_train(args: &Args) -> Result<()> {
         ProgressStyle::with_template("{bar:30} {pos}/{len} steps {msg} [{elapsed} < {eta}]").expect("a valid template"),
     );
     let epochs = trainer.config().epochs;
-    let result = run(&mut trainer, &mut dir, Stop { after_steps: args.max_steps }, |r| {
-        bar.set_position(r.step + 1);
-        bar.set_message(format!(
-            "epoch {}/{epochs} loss {:.4} lr {:.3e} {:.0} pairs/s",
-            r.epoch + 1,
-            r.loss,
-            r.lr,
-            r.pairs_per_s
-        ));
+    let mut status = String::new();
+    let result = run(&mut trainer, &mut dir, Stop { after_steps: args.max_steps }, |event| match event {
+        Event::Step(r) => {
+            bar.set_position(r.step + 1);
+            bar.set_message(format!(
+                "epoch {}/{epochs} loss {:.4} lr {:.3e} {:.0} pairs/s{status}",
+                r.epoch + 1,
+                r.loss,
+                r.lr,
+                r.pairs_per_s
+            ));
+        }
+        Event::Collapse(_, Some(alarm)) => {
+            bar.println(format!("warning: {alarm}"));
+            status = " COLLAPSE?".into();
+        }
+        Event::Collapse(_, None) => {}
+        Event::Knn { epoch, top1 } => {
+            bar.println(format!("epoch {epoch}: online kNN top-1 on the held-out slice {:.1}%", 100.0 * top1));
+        }
     });
     bar.finish_and_clear();
     let encoder = result.with_context(|| format!("training stopped (run folder {})", out.display()))?;
     match encoder {
-        Some(path) => println!(
-            "trained {} for {epochs} epochs ({total} steps of {per_epoch} per epoch); encoder saved to {}",
-            trainer.config().method,
-            path.display()
-        ),
+        Some(path) => {
+            println!(
+                "trained {} for {epochs} epochs ({total} steps of {per_epoch} per epoch); encoder saved to {}",
+                trainer.config().method,
+                path.display()
+            );
+            final_probes(&trainer, &mut dir)?;
+        }
         None => println!(
             "stopped after step {} of {total}; continue with: tandem train --out {} --resume",
             trainer.step_count(),
