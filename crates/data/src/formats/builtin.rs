@@ -91,8 +91,8 @@ fn inside(class: u32, dx: f32, dy: f32, r: f32, freq: f32) -> bool {
 fn sample(seed: u64, i: u64, s: usize) -> (Vec<u8>, u32) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i);
     let class = rng.random_range(0..CLASSES);
-    let (cx, cy) = (rng.random_range(0.3..0.7f32), rng.random_range(0.3..0.7f32));
-    let r = rng.random_range(0.15..0.32f32);
+    let (cx, cy) = (rng.random_range(0.35..0.65f32), rng.random_range(0.35..0.65f32));
+    let r = rng.random_range(0.25..0.42f32);
     let freq = rng.random_range(8.0..14.0f32);
     let fg: [f32; 3] = std::array::from_fn(|_| rng.random_range(0.0..1.0));
     // The background is the foreground pushed at least 0.35 away in brightness, so every image shows its
