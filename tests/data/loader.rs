@@ -68,7 +68,7 @@ fn stream_is_seeded_thread_independent_and_resumable() {
 fn batch_larger_than_the_dataset_is_refused() {
     let ds = builtin(5);
     let e = Loader::new(ds.clone(), config(&*ds, "none", 6, 1), Position::default()).err().unwrap();
-    assert!(e.to_string().contains("batch size 6"), "{e}");
+    assert!(e.to_string().contains("batch_size = 6"), "{e}");
 }
 
 /// Counts sample reads, to see how far the workers run ahead.

@@ -5,5 +5,6 @@
 mod common;
 
 mod files;
+mod fuzz;
 mod loader;
 mod readers;

@@ -82,7 +82,7 @@ fn an_interrupted_run_resumes_to_bit_identical_weights() {
         let mut rd = RunDir::open(dir.path()).unwrap();
         let mut first = Trainer::new(gpu(), cfg.clone(), ds.clone()).unwrap();
         // Interrupted after step 7: the newest checkpoint is step 4, so steps 5..7 are redone.
-        let done = run(&mut first, &mut rd, Stop { after_steps: Some(7) }, |_| {}).unwrap();
+        let done = run(&mut first, &mut rd, Stop { after_steps: Some(7), ..Stop::default() }, |_| {}).unwrap();
         assert!(done.is_none());
         drop(first);
         let (meta, path) = checkpoint::latest(&rd.checkpoints()).unwrap().unwrap();
@@ -182,4 +182,75 @@ fn collapse_alarm_fires_on_a_collapsing_run_and_stays_quiet_on_a_healthy_one() {
     let (stopped, _) = watch(TrainConfig { stop_on_collapse: true, ..collapsing });
     let e = stopped.unwrap_err();
     assert!(matches!(e, TrainError::Collapsed(_)) && e.to_string().contains("stop-on-collapse"), "{e}");
+}
+
+#[test]
+fn invalid_values_are_refused_naming_the_key() {
+    let cases: Vec<(TrainConfig, &str)> = vec![
+        (TrainConfig { lr: Some(-0.1), ..TrainConfig::default() }, "lr = -0.1"),
+        (TrainConfig { epochs: 0, ..TrainConfig::default() }, "epochs = 0"),
+        (TrainConfig { temperature: 0.0, ..TrainConfig::default() }, "temperature = 0"),
+        (TrainConfig { batch_size: 1, ..TrainConfig::default() }, "batch_size = 1"),
+        (TrainConfig { weight_decay: Some(-1.0), ..TrainConfig::default() }, "weight_decay = -1"),
+        (TrainConfig { tau_base: 1.5, method: "byol".into(), ..TrainConfig::default() }, "tau_base = 1.5"),
+        (TrainConfig { encoder: "mlp:12,x".into(), ..TrainConfig::default() }, "encoder 'mlp:12,x'"),
+        (TrainConfig { method: "moco".into(), ..TrainConfig::default() }, "unknown method 'moco'"),
+    ];
+    for (cfg, want) in cases {
+        let e = cfg.resolve().unwrap_err().to_string();
+        assert!(e.contains(want), "expected '{want}' in: {e}");
+    }
+    // A batch larger than the dataset is refused before anything runs.
+    let cfg = TrainConfig { batch_size: 200, ..small("simclr") }.resolve().unwrap();
+    let e = Trainer::new(gpu(), cfg.clone(), dataset(&cfg)).err().unwrap().to_string();
+    assert!(e.contains("batch_size = 200"), "{e}");
+}
+
+#[test]
+fn a_corrupt_or_truncated_checkpoint_is_skipped_for_the_previous_one() {
+    let cfg = TrainConfig { checkpoint_every: 2, keep_checkpoints: 5, ..small("simclr") }.resolve().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rd = RunDir::open(dir.path()).unwrap();
+    let mut t = Trainer::new(gpu(), cfg.clone(), dataset(&cfg)).unwrap();
+    run(&mut t, &mut rd, Stop { after_steps: Some(6), ..Stop::default() }, |_| {}).unwrap();
+    let ck = rd.checkpoints();
+    assert_eq!(checkpoint::latest(&ck).unwrap().unwrap().0.step, 6);
+    // Flip one byte of the newest weights: its checksum no longer matches.
+    let newest = ck.join("step-000000006.safetensors");
+    let mut bytes = std::fs::read(&newest).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&newest, &bytes).unwrap();
+    assert_eq!(checkpoint::latest(&ck).unwrap().unwrap().0.step, 4, "a corrupt checkpoint was accepted");
+    // Truncate the next one.
+    let next = ck.join("step-000000004.safetensors");
+    let len = std::fs::metadata(&next).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&next).unwrap().set_len(len / 3).unwrap();
+    let (meta, path) = checkpoint::latest(&ck).unwrap().unwrap();
+    assert_eq!(meta.step, 2, "a truncated checkpoint was accepted");
+    // And the run resumes from it.
+    let mut resumed = Trainer::resume(gpu(), &meta, &path, dataset(&cfg)).unwrap();
+    assert_eq!(resumed.step_count(), 2);
+    resumed.step().unwrap();
+}
+
+#[test]
+fn rollback_restores_the_last_good_checkpoint_with_a_lower_learning_rate() {
+    let cfg = TrainConfig { checkpoint_every: 2, optimizer: Some("sgd".into()), ..small("simclr") }.resolve().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rd = RunDir::open(dir.path()).unwrap();
+    let mut first = Trainer::new(gpu(), cfg.clone(), dataset(&cfg)).unwrap();
+    run(&mut first, &mut rd, Stop { after_steps: Some(4), ..Stop::default() }, |_| {}).unwrap();
+    drop(first);
+    let (meta, path) = checkpoint::latest(&rd.checkpoints()).unwrap().unwrap();
+    // The run goes on with a learning rate that overflows the weights, under the rollback policy.
+    let bad = TrainConfig { lr: Some(1e30), on_nan: "rollback".into(), nan_lr_factor: 1e-31, ..meta.config.clone() };
+    let meta = checkpoint::CheckpointMeta { config: bad, ..meta };
+    let mut t = Trainer::resume(gpu(), &meta, &path, dataset(&cfg)).unwrap();
+    let encoder = run(&mut t, &mut rd, Stop::default(), |_| {}).unwrap();
+    assert!(encoder.is_some() && t.is_done(), "the run did not finish after rolling back");
+    assert!(t.config().lr.unwrap() < 1.0, "the learning rate was not lowered: {:?}", t.config().lr);
+    let metrics = std::fs::read_to_string(rd.path().join("metrics.jsonl")).unwrap();
+    assert!(metrics.contains("\"kind\":\"rollback\""), "no rollback recorded");
+    assert!(t.host_tensors().unwrap().iter().all(|h| h.data.iter().all(|v| v.is_finite())));
 }

@@ -154,7 +154,7 @@ fn unreadable_data_is_a_one_line_error_naming_the_file() {
     let err = stderr(&out);
     assert!(err.contains("/nonexistent/cifar.npy") && !err.contains("panicked"), "{err}");
     let out = tandem(&["bench", "data", "--data", "builtin:50", "--batch-size", "64"], &[]);
-    assert!(!out.status.success() && stderr(&out).contains("batch size 64"), "{}", stderr(&out));
+    assert!(!out.status.success() && stderr(&out).contains("batch_size = 64"), "{}", stderr(&out));
 }
 
 fn small_train(out: &std::path::Path, extra: &[&str]) -> Output {
@@ -333,4 +333,121 @@ fn report_draws_figures_and_a_summary_of_a_run() {
     }
     let md = std::fs::read_to_string(run.join("report/report.md")).unwrap();
     assert!(md.contains("pairs/s") && md.contains("random encoder"), "{md}");
+}
+
+#[test]
+fn sigint_writes_a_checkpoint_and_the_run_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args([
+            "train",
+            "--out",
+            run.to_str().unwrap(),
+            "--data",
+            "builtin:train:64",
+            "--encoder",
+            "mlp:32,16",
+            "--projector",
+            "32,16",
+            "--batch-size",
+            "16",
+            "--epochs",
+            "100000",
+            "--log-every",
+            "1",
+            "--collapse-every",
+            "0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until training is under way, then interrupt.
+    let metrics = run.join("metrics.jsonl");
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&metrics).is_ok_and(|m| m.contains("\"kind\":\"step\"")) {
+        assert!(start.elapsed().as_secs() < 120, "training did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "exit {:?}: {}", out.status, stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("interrupted, checkpoint written"), "{}", stderr(&out));
+    let ck = std::fs::read_dir(run.join("checkpoints")).unwrap().count();
+    assert!(ck >= 2, "no checkpoint after the interrupt");
+    let out = tandem(
+        &["train", "--out", run.to_str().unwrap(), "--resume", "--epochs", "1", "--data", "builtin:train:64"],
+        &[],
+    );
+    assert!(stderr(&out).contains("resuming"), "{}", stderr(&out));
+}
+
+#[test]
+fn sigkill_during_checkpointing_always_leaves_a_loadable_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let args = |extra: &[&str]| {
+        let mut a: Vec<String> = [
+            "train",
+            "--out",
+            run.to_str().unwrap(),
+            "--data",
+            "builtin:train:64",
+            "--encoder",
+            "mlp:32,16",
+            "--projector",
+            "32,16",
+            "--batch-size",
+            "16",
+            "--epochs",
+            "100000",
+            "--checkpoint-every",
+            "1",
+            "--collapse-every",
+            "0",
+            "--knn-every",
+            "0",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    // Kill at different moments of a run that writes a checkpoint every step (once checkpoints are being
+    // written, then a few milliseconds later, to land inside writes); every time the newest valid
+    // checkpoint must load and the run must resume.
+    let newest = |dir: &std::path::Path| {
+        std::fs::read_dir(dir).map_or(0, |d| {
+            d.filter_map(|e| {
+                e.ok()?.file_name().to_str()?.strip_prefix("step-")?.strip_suffix(".json")?.parse::<u64>().ok()
+            })
+            .max()
+            .unwrap_or(0)
+        })
+    };
+    for (i, delay_ms) in [0u64, 3, 7, 13, 29].iter().enumerate() {
+        let extra: &[&str] = if i == 0 { &[] } else { &["--resume"] };
+        let before = newest(&run.join("checkpoints"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(args(extra))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while newest(&run.join("checkpoints")) <= before + 1 {
+            assert!(start.elapsed().as_secs() < 180, "no checkpoint was written");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(*delay_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let last = args(&["--resume", "--max-steps", "1"]);
+    let out = tandem(&last.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("resuming"), "{}", stderr(&out));
 }

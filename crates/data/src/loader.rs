@@ -113,7 +113,7 @@ impl Loader {
         let n = dataset.len();
         if config.batch == 0 || config.batch > n {
             return Err(DataError::Config(format!(
-                "batch size {} does not fit {} ({n} samples; batches drop the remainder)",
+                "batch_size = {}: does not fit {} ({n} samples; batches drop the remainder)",
                 config.batch,
                 dataset.source().display()
             )));

@@ -2,7 +2,8 @@
 //! PyTorch user can read: `backbone.blocks.0.linear.weight`, `optimizer.<param>.momentum_buffer`...), and
 //! a JSON file of metadata (configuration, step, data position, seed, tandem version) that commits it.
 //! Both are written atomically (temporary file, fsync, rename), the JSON last: a checkpoint without its
-//! JSON, or whose weights file does not match the size the JSON records, is not valid and is ignored.
+//! JSON, or whose weights file does not match the size and CRC-32 the JSON records, is not valid and is
+//! skipped (with a warning naming the file) in favour of the previous one.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -35,6 +36,8 @@ pub struct CheckpointMeta {
     pub weights: String,
     /// Its size in bytes.
     pub weights_bytes: u64,
+    /// CRC-32 of the weights file.
+    pub weights_crc32: u32,
 }
 
 impl CheckpointMeta {
@@ -117,6 +120,7 @@ pub fn save(dir: &Path, tensors: &[HostTensor], meta: &mut CheckpointMeta, keep:
     write_atomic(&weights, &bytes)?;
     meta.weights = weights.file_name().unwrap().to_string_lossy().into_owned();
     meta.weights_bytes = bytes.len() as u64;
+    meta.weights_crc32 = crc32fast::hash(&bytes);
     let json = dir.join(format!("{}.json", stem(meta.step)));
     write_atomic(&json, serde_json::to_string_pretty(meta).expect("metadata serialises").as_bytes())?;
     let all = list(dir)?;
@@ -153,9 +157,21 @@ pub fn latest(dir: &Path) -> Result<Option<(CheckpointMeta, PathBuf)>> {
             continue;
         };
         let weights = dir.join(&meta.weights);
-        match std::fs::metadata(&weights) {
-            Ok(m) if m.len() == meta.weights_bytes => return Ok(Some((meta, weights))),
-            _ => tracing::warn!("{}: weights missing or of the wrong size, skipped", weights.display()),
+        match std::fs::read(&weights) {
+            Ok(b) if b.len() as u64 == meta.weights_bytes && crc32fast::hash(&b) == meta.weights_crc32 => {
+                return Ok(Some((meta, weights)));
+            }
+            Ok(b) if b.len() as u64 != meta.weights_bytes => tracing::warn!(
+                "{}: truncated ({} of {} bytes), skipped; falling back to the previous checkpoint",
+                weights.display(),
+                b.len(),
+                meta.weights_bytes
+            ),
+            Ok(_) => tracing::warn!(
+                "{}: checksum mismatch (corrupt), skipped; falling back to the previous checkpoint",
+                weights.display()
+            ),
+            Err(e) => tracing::warn!("{}: {e}, skipped", weights.display()),
         }
     }
     Ok(None)

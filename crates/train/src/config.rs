@@ -93,6 +93,13 @@ pub struct TrainConfig {
     pub stop_on_collapse: bool,
     /// Online kNN accuracy on a held-out slice every this many epochs, when the data has labels (0: never).
     pub knn_every: u64,
+    /// On a NaN or infinite loss or gradient: `stop` (keep the last good checkpoint), or `rollback`
+    /// (restore it, multiply the learning rate by `nan_lr_factor`, continue; at most `nan_retries` times).
+    pub on_nan: String,
+    /// Learning-rate factor applied at each rollback.
+    pub nan_lr_factor: f64,
+    /// Rollbacks allowed in one invocation.
+    pub nan_retries: u32,
 }
 
 impl Default for TrainConfig {
@@ -136,6 +143,9 @@ impl Default for TrainConfig {
             collapse_alarm: 0.25,
             stop_on_collapse: false,
             knn_every: 1,
+            on_nan: "stop".into(),
+            nan_lr_factor: 0.5,
+            nan_retries: 3,
         }
     }
 }
@@ -191,17 +201,59 @@ impl TrainConfig {
         self.augment.get_or_insert_with(|| kind.name().into());
         self.optimizer_config().rule()?;
         self.encoder_widths(1)?;
-        let bad = |what: &str| Err(TrainError::Config(what.to_string()));
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Checks every value that has a valid range; the error names the key and the value.
+    fn validate(&self) -> Result<()> {
+        let bad = |key: &str, value: String, why: &str| Err(TrainError::Config(format!("{key} = {value}: {why}")));
+        let positive = |key: &str, v: f64| {
+            if v.is_finite() && v > 0.0 { Ok(()) } else { bad(key, v.to_string(), "must be a positive number") }
+        };
+        let non_negative = |key: &str, v: f64| {
+            if v.is_finite() && v >= 0.0 { Ok(()) } else { bad(key, v.to_string(), "must be zero or positive") }
+        };
         if self.batch_size < 2 {
-            return bad("batch_size must be at least 2");
+            return bad("batch_size", self.batch_size.to_string(), "must be at least 2 (the energies compare samples)");
         }
         if self.epochs == 0 {
-            return bad("epochs must be at least 1");
+            return bad("epochs", "0".into(), "must be at least 1");
         }
-        if !(self.lr.unwrap() > 0.0 && self.lr.unwrap().is_finite()) {
-            return bad("lr must be positive");
+        positive("lr", self.lr.unwrap_or(0.0))?;
+        positive("temperature", f64::from(self.temperature))?;
+        positive("eps", f64::from(self.eps))?;
+        non_negative("weight_decay", f64::from(self.weight_decay.unwrap_or(0.0)))?;
+        non_negative("momentum", f64::from(self.momentum))?;
+        non_negative("eta", f64::from(self.eta))?;
+        non_negative("clip_grad", f64::from(self.clip_grad))?;
+        non_negative("lambda", f64::from(self.lambda))?;
+        non_negative("warmup_epochs", self.warmup_epochs.unwrap_or(0.0))?;
+        non_negative("final_lr_fraction", self.final_lr_fraction)?;
+        non_negative("collapse_alarm", self.collapse_alarm)?;
+        for (key, v) in [
+            ("vicreg_coeffs", self.vicreg_coeffs.0),
+            ("vicreg_coeffs", self.vicreg_coeffs.1),
+            ("vicreg_coeffs", self.vicreg_coeffs.2),
+        ] {
+            non_negative(key, f64::from(v))?;
         }
-        Ok(self)
+        if !(0.0..=1.0).contains(&self.tau_base) {
+            return bad("tau_base", self.tau_base.to_string(), "must lie in 0..1");
+        }
+        for (key, b) in [("betas", self.betas.0), ("betas", self.betas.1)] {
+            if !(0.0..1.0).contains(&b) {
+                return bad(key, b.to_string(), "each beta must lie in [0, 1)");
+            }
+        }
+        if self.on_nan != "stop" && self.on_nan != "rollback" {
+            return bad("on_nan", format!("'{}'", self.on_nan), "must be stop or rollback");
+        }
+        positive("nan_lr_factor", self.nan_lr_factor)?;
+        if self.image_size == 0 {
+            return bad("image_size", "0".into(), "must be at least 1");
+        }
+        Ok(())
     }
 
     /// The backbone widths for data of input width `d_in`: `[d_in, H1, ..., OUT]`.

@@ -104,8 +104,8 @@ impl RunDir {
         self.line(v)
     }
 
-    /// Records a probe result.
-    pub fn log_probe(&mut self, kind: &str, step: u64, epoch: u64, fields: serde_json::Value) -> Result<()> {
+    /// Records an event line (probe results, rollbacks) of `kind` with `fields`.
+    pub fn log_event(&mut self, kind: &str, step: u64, epoch: u64, fields: serde_json::Value) -> Result<()> {
         let mut v = json!({"kind": kind, "step": step, "epoch": epoch});
         if let serde_json::Value::Object(map) = fields {
             for (k, x) in map {
@@ -133,11 +133,20 @@ impl RunDir {
     }
 }
 
-/// When to stop a call to [`run`] early (an interruption, for tests and time-boxed jobs).
-#[derive(Clone, Copy, Debug, Default)]
+/// When to stop a call to [`run`] early: after a number of steps (tests, time-boxed jobs), or when a
+/// flag is raised (SIGINT/SIGTERM), in which case a checkpoint is written first.
+#[derive(Clone, Debug, Default)]
 pub struct Stop {
     /// Stop after this many steps in this call.
     pub after_steps: Option<u64>,
+    /// Stop (after a checkpoint) once this becomes true.
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl Stop {
+    fn interrupted(&self) -> bool {
+        self.interrupt.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 /// Trains to the end (or to `stop`), logging into `dir`, checkpointing every `checkpoint_every` steps
@@ -145,11 +154,54 @@ pub struct Stop {
 /// metrics are read and logged, and the alarm checked (stopping the run with `stop_on_collapse`); every
 /// `knn_every` epochs, when the data has labels, the kNN probe runs on a held-out slice. `on_event` sees
 /// every step and reading. Returns the encoder's path when the run completed.
+/// With `on_nan = "rollback"`, a NaN or infinite loss or gradient restores the newest valid checkpoint,
+/// multiplies the learning rate by `nan_lr_factor` and continues, at most `nan_retries` times.
 pub fn run(
     trainer: &mut Trainer<'_>,
     dir: &mut RunDir,
     stop: Stop,
     mut on_event: impl FnMut(Event<'_>),
+) -> Result<Option<PathBuf>> {
+    let mut rollbacks = 0;
+    loop {
+        match run_until(trainer, dir, &stop, &mut on_event) {
+            Err(TrainError::NotFinite { step, what, value })
+                if trainer.config().on_nan == "rollback" && rollbacks < trainer.config().nan_retries =>
+            {
+                let Some((meta, weights)) = checkpoint::latest(&dir.checkpoints())? else {
+                    return Err(TrainError::NotFinite {
+                        step,
+                        what: format!("{what} (no checkpoint to roll back to)"),
+                        value,
+                    });
+                };
+                rollbacks += 1;
+                let lr = trainer.config().lr.unwrap_or(0.0) * trainer.config().nan_lr_factor;
+                let config = crate::TrainConfig { lr: Some(lr), ..meta.config.clone() };
+                let meta = checkpoint::CheckpointMeta { config, ..meta };
+                tracing::warn!(
+                    "step {step}: {what} is {value}; rolling back to step {} with learning rate {lr:e} ({rollbacks} of {})",
+                    meta.step,
+                    trainer.config().nan_retries
+                );
+                dir.log_event(
+                    "rollback",
+                    step,
+                    meta.epoch,
+                    json!({"restored_step": meta.step, "lr": lr, "what": what}),
+                )?;
+                *trainer = Trainer::resume(trainer.gpu(), &meta, &weights, trainer.dataset().clone())?;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn run_until(
+    trainer: &mut Trainer<'_>,
+    dir: &mut RunDir,
+    stop: &Stop,
+    on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<Option<PathBuf>> {
     let every = match trainer.config().checkpoint_every {
         0 => trainer.steps_per_epoch(),
@@ -169,7 +221,7 @@ pub fn run(
     let mut taken = 0;
     while !trainer.is_done() && stop.after_steps.is_none_or(|s| taken < s) {
         let reports = trainer.step()?;
-        handle(dir, reports, &mut on_event)?;
+        handle(dir, reports, on_event)?;
         taken += 1;
         let step = trainer.step_count();
         if collapse_every > 0 && (step - 1).is_multiple_of(collapse_every) {
@@ -190,16 +242,22 @@ pub fn run(
             && epoch.is_multiple_of(knn_every)
         {
             let acc = probe(trainer.gpu(), trainer.method().backbone(), &trainer.data_stats(), split, false)?;
-            dir.log_probe("knn", step, epoch, json!({"knn_top1": acc.knn}))?;
+            dir.log_event("knn", step, epoch, json!({"knn_top1": acc.knn}))?;
             on_event(Event::Knn { epoch, top1: acc.knn });
+        }
+        if stop.interrupted() && !trainer.is_done() {
+            let (reports, path) = trainer.save_checkpoint(&dir.checkpoints())?;
+            handle(dir, reports, on_event)?;
+            tracing::warn!("interrupted: checkpoint {} written", path.display());
+            return Ok(None);
         }
         if trainer.step_count().is_multiple_of(every) || trainer.is_done() {
             let (reports, _) = trainer.save_checkpoint(&dir.checkpoints())?;
-            handle(dir, reports, &mut on_event)?;
+            handle(dir, reports, on_event)?;
         }
     }
     let reports = trainer.finish()?;
-    handle(dir, reports, &mut on_event)?;
+    handle(dir, reports, on_event)?;
     if !trainer.is_done() {
         return Ok(None);
     }

@@ -396,8 +396,13 @@ impl<'g> Trainer<'g> {
             config: self.config.clone(),
             weights: String::new(),
             weights_bytes: 0,
+            weights_crc32: 0,
         };
-        let path = checkpoint::save(dir, &self.host_tensors()?, &mut meta, self.config.keep_checkpoints)?;
+        let tensors = self.host_tensors()?;
+        if let Some((t, v)) = tensors.iter().find_map(|t| t.data.iter().find(|v| !v.is_finite()).map(|v| (t, *v))) {
+            return Err(TrainError::NotFinite { step: self.step, what: format!("tensor {}", t.name), value: v });
+        }
+        let path = checkpoint::save(dir, &tensors, &mut meta, self.config.keep_checkpoints)?;
         Ok((reports, path))
     }
 }

@@ -116,6 +116,10 @@ pub struct Args {
     /// Online kNN on a held-out slice every N epochs when the data has labels (0: off).
     #[arg(long)]
     pub knn_every: Option<u64>,
+    /// On a NaN or infinite loss or gradient: stop (default), or rollback to the last good checkpoint with
+    /// the learning rate times `nan_lr_factor` (at most `nan_retries` times).
+    #[arg(long)]
+    pub on_nan: Option<String>,
 }
 
 impl Args {
@@ -132,7 +136,7 @@ impl Args {
             ($($field:ident),*) => { $( if let Some(v) = &self.$field { c.$field = Some(v.clone()); } )* };
         }
         set!(data, image_size, method, encoder, epochs, batch_size, momentum, clip_grad, seed, temperature);
-        set!(checkpoint_every, keep_checkpoints, log_every, collapse_every, knn_every);
+        set!(checkpoint_every, keep_checkpoints, log_every, collapse_every, knn_every, on_nan);
         set_opt!(format, labels, layout, projector, predictor, lr, warmup_epochs, optimizer, weight_decay);
         set_opt!(augment, workers);
         if let Some(s) = &self.lr_scaling {
@@ -175,7 +179,7 @@ fn final_probes(trainer: &Trainer<'_>, dir: &mut RunDir) -> Result<()> {
         "n_bank": split.bank.len(), "n_query": split.query.len(),
     });
     let (step, epochs) = (trainer.step_count(), trainer.config().epochs);
-    dir.log_probe("final_probe", step, epochs, fields.clone())?;
+    dir.log_event("final_probe", step, epochs, fields.clone())?;
     tandem_train::checkpoint::write_atomic(&dir.path().join("probes.json"), fields.to_string().as_bytes())?;
     Ok(())
 }
@@ -234,7 +238,13 @@ pub fn run_train(args: &Args) -> Result<()> {
     );
     let epochs = trainer.config().epochs;
     let mut status = String::new();
-    let result = run(&mut trainer, &mut dir, Stop { after_steps: args.max_steps }, |event| match event {
+    // SIGINT / SIGTERM finish the step in flight, write a checkpoint and exit cleanly.
+    let interrupt = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = interrupt.clone();
+    ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed))
+        .context("cannot install the interrupt handler")?;
+    let stop = Stop { after_steps: args.max_steps, interrupt: Some(interrupt.clone()) };
+    let result = run(&mut trainer, &mut dir, stop, |event| match event {
         Event::Step(r) => {
             bar.set_position(r.step + 1);
             bar.set_message(format!(
@@ -266,7 +276,12 @@ pub fn run_train(args: &Args) -> Result<()> {
             final_probes(&trainer, &mut dir)?;
         }
         None => println!(
-            "stopped after step {} of {total}; continue with: tandem train --out {} --resume",
+            "{} after step {} of {total}; continue with: tandem train --out {} --resume",
+            if interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                "interrupted, checkpoint written,"
+            } else {
+                "stopped"
+            },
             trainer.step_count(),
             out.display()
         ),
