@@ -1,7 +1,11 @@
 # tandem's everyday commands (https://github.com/casey/just). Each is a plain cargo command underneath.
 
-# Open the GPU, check every kernel against its reference, time the GEMM.
+# Train SimCLR on the built-in images (the README's first command).
 demo:
+    cargo run --release --bin tandem -- train --epochs 3 --encoder mlp:512,128
+
+# Open the GPU, check every kernel against its reference, time the GEMM.
+selftest:
     cargo run --release --bin tandem -- selftest
 
 # The test suite (what CI runs).
