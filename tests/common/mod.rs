@@ -79,3 +79,23 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f64], atol: f64, rtol: f64)
         );
     }
 }
+
+/// An MLP's current parameters and running statistics, downloaded into the reference's structure.
+pub fn reference_blocks(enc: &tandem::nn::MlpEncoder) -> Vec<tandem::reference::mlp::BlockParams> {
+    enc.blocks
+        .iter()
+        .map(|b| tandem::reference::mlp::BlockParams {
+            d_in: b.linear.d_in(),
+            d_out: b.linear.d_out(),
+            weight: f64s(&down(&b.linear.weight.value)),
+            bias: f64s(&down(&b.linear.bias.value)),
+            bn: b
+                .bn
+                .as_ref()
+                .and_then(|bn| bn.affine.as_ref())
+                .map(|(g, be)| (f64s(&down(&g.value)), f64s(&down(&be.value)))),
+            running: b.bn.as_ref().map(|bn| (f64s(&down(&bn.running_mean)), f64s(&down(&bn.running_var)))),
+            relu: b.relu,
+        })
+        .collect()
+}

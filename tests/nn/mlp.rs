@@ -4,29 +4,9 @@
 use tandem::nn::{LastBlock, MlpConfig, MlpEncoder};
 use tandem::reference::batch_norm::BatchNormConfig as RefBn;
 use tandem::reference::gradcheck::{directional, dot};
-use tandem::reference::mlp::{BlockParams, mlp_backward, mlp_forward};
+use tandem::reference::mlp::{mlp_backward, mlp_forward};
 
 use crate::common::*;
-
-/// The encoder's current parameters, downloaded into the reference's structure.
-fn reference_blocks(enc: &MlpEncoder) -> Vec<BlockParams> {
-    enc.blocks
-        .iter()
-        .map(|b| BlockParams {
-            d_in: b.linear.d_in(),
-            d_out: b.linear.d_out(),
-            weight: f64s(&down(&b.linear.weight.value)),
-            bias: f64s(&down(&b.linear.bias.value)),
-            bn: b
-                .bn
-                .as_ref()
-                .and_then(|bn| bn.affine.as_ref())
-                .map(|(g, be)| (f64s(&down(&g.value)), f64s(&down(&be.value)))),
-            running: b.bn.as_ref().map(|bn| (f64s(&down(&bn.running_mean)), f64s(&down(&bn.running_var)))),
-            relu: b.relu,
-        })
-        .collect()
-}
 
 fn check(config: MlpConfig, n: usize, training: bool) {
     let g = gpu();

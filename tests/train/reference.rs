@@ -5,11 +5,9 @@ use std::sync::Arc;
 
 use rand::Rng;
 use tandem::data::{Augmentation, Dataset, InMemory, Layout, Loader, LoaderConfig, Position, Storage};
-use tandem::nn::MlpEncoder;
 use tandem::reference::augment::{Image, view};
 use tandem::reference::batch_norm::BatchNormConfig;
 use tandem::reference::energy::VicregCoeffs;
-use tandem::reference::mlp::BlockParams;
 use tandem::reference::trainer::{self as reftrain, Method, Rule};
 use tandem::train::network::Chain;
 use tandem::train::schedule::byol_tau;
@@ -26,27 +24,8 @@ fn vectors() -> Arc<dyn Dataset> {
     Arc::new(InMemory::new("vectors", Layout::Vector { d: D }, Storage::F32(data), None))
 }
 
-fn blocks(mlp: &MlpEncoder) -> Vec<BlockParams> {
-    mlp.blocks
-        .iter()
-        .map(|b| BlockParams {
-            d_in: b.linear.d_in(),
-            d_out: b.linear.d_out(),
-            weight: f64s(&down(&b.linear.weight.value)),
-            bias: f64s(&down(&b.linear.bias.value)),
-            bn: b
-                .bn
-                .as_ref()
-                .and_then(|bn| bn.affine.as_ref())
-                .map(|(g, be)| (f64s(&down(&g.value)), f64s(&down(&be.value)))),
-            running: b.bn.as_ref().map(|bn| (f64s(&down(&bn.running_mean)), f64s(&down(&bn.running_var)))),
-            relu: b.relu,
-        })
-        .collect()
-}
-
 fn chain(c: &Chain) -> reftrain::Chain {
-    c.stages.iter().map(|s| blocks(&s.mlp)).collect()
+    c.stages.iter().map(|s| reference_blocks(&s.mlp)).collect()
 }
 
 fn check(method: &str, optimizer: &str, clip: f32) {

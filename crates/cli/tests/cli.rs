@@ -335,30 +335,36 @@ fn report_draws_figures_and_a_summary_of_a_run() {
     assert!(md.contains("pairs/s") && md.contains("random encoder"), "{md}");
 }
 
+/// Arguments of an endless small training run into `run` (stopped by a signal), plus `extra`.
+fn endless_train(run: &std::path::Path, extra: &[&str]) -> Vec<String> {
+    let base = [
+        "train",
+        "--out",
+        run.to_str().unwrap(),
+        "--data",
+        "builtin:train:64",
+        "--encoder",
+        "mlp:32,16",
+        "--projector",
+        "32,16",
+        "--batch-size",
+        "16",
+        "--epochs",
+        "100000",
+        "--collapse-every",
+        "0",
+        "--knn-every",
+        "0",
+    ];
+    base.iter().chain(extra).map(|s| s.to_string()).collect()
+}
+
 #[test]
 fn sigint_writes_a_checkpoint_and_the_run_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     let child = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args([
-            "train",
-            "--out",
-            run.to_str().unwrap(),
-            "--data",
-            "builtin:train:64",
-            "--encoder",
-            "mlp:32,16",
-            "--projector",
-            "32,16",
-            "--batch-size",
-            "16",
-            "--epochs",
-            "100000",
-            "--log-every",
-            "1",
-            "--collapse-every",
-            "0",
-        ])
+        .args(endless_train(&run, &["--log-every", "1"]))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -388,34 +394,7 @@ fn sigint_writes_a_checkpoint_and_the_run_resumes() {
 fn sigkill_during_checkpointing_always_leaves_a_loadable_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
-    let args = |extra: &[&str]| {
-        let mut a: Vec<String> = [
-            "train",
-            "--out",
-            run.to_str().unwrap(),
-            "--data",
-            "builtin:train:64",
-            "--encoder",
-            "mlp:32,16",
-            "--projector",
-            "32,16",
-            "--batch-size",
-            "16",
-            "--epochs",
-            "100000",
-            "--checkpoint-every",
-            "1",
-            "--collapse-every",
-            "0",
-            "--knn-every",
-            "0",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
-    };
+    let args = |extra: &[&str]| endless_train(&run, &[&["--checkpoint-every", "1"], extra].concat());
     // Kill at different moments of a run that writes a checkpoint every step (once checkpoints are being
     // written, then a few milliseconds later, to land inside writes); every time the newest valid
     // checkpoint must load and the run must resume.

@@ -78,6 +78,25 @@ struct NormParams {
     _pad: [u32; 2],
 }
 
+impl Hyper {
+    /// Every knob off, for a parameter of `len` values.
+    fn new(len: usize) -> Self {
+        Self {
+            len: len as u32,
+            decay: 0,
+            nesterov: 0,
+            slot: 0,
+            wd: 0.0,
+            momentum: 0.0,
+            beta1: 0.0,
+            beta2: 0.0,
+            eps: 0.0,
+            eta: 0.0,
+            _pad: [0; 2],
+        }
+    }
+}
+
 fn update_key(entry: &'static str) -> EntryKey {
     EntryKey { file: "optim/update.wgsl", entry, storage: &[W, R, W, W, R, R] }
 }
@@ -106,19 +125,7 @@ pub struct UpdateTensors<'a> {
 /// decay, no trust ratio); `slot` is where [`lars_norms`] wrote this parameter's norms.
 pub fn update(rec: &mut Recorder<'_>, rule: &Update, t: &UpdateTensors<'_>, decay: bool, slot: usize) -> Result<()> {
     assert_eq!(t.w.len(), t.grad.len(), "update: parameter and gradient differ in length");
-    let mut h = Hyper {
-        len: t.w.len() as u32,
-        decay: u32::from(decay),
-        nesterov: 0,
-        slot: slot as u32,
-        wd: 0.0,
-        momentum: 0.0,
-        beta1: 0.0,
-        beta2: 0.0,
-        eps: 0.0,
-        eta: 0.0,
-        _pad: [0; 2],
-    };
+    let mut h = Hyper { decay: u32::from(decay), slot: slot as u32, ..Hyper::new(t.w.len()) };
     let entry = match *rule {
         Update::Sgd { momentum, nesterov, weight_decay } => {
             (h.momentum, h.nesterov, h.wd) = (momentum, u32::from(nesterov), weight_decay);
@@ -147,19 +154,7 @@ pub fn ema(
     stats: &Tensor,
 ) -> Result<()> {
     assert_eq!(target.len(), online.len(), "ema: target and online differ in length");
-    let h = Hyper {
-        len: target.len() as u32,
-        decay: 0,
-        nesterov: 0,
-        slot: 0,
-        wd: 0.0,
-        momentum: 0.0,
-        beta1: 0.0,
-        beta2: 0.0,
-        eps: 0.0,
-        eta: 0.0,
-        _pad: [0; 2],
-    };
+    let h = Hyper::new(target.len());
     update_key("ema").launch(rec, &[target, online, scratch[0], scratch[1], sched, stats], &h, target.len(), 256)
 }
 
