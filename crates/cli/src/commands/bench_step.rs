@@ -28,9 +28,34 @@ pub struct StepBenchArgs {
     /// Timed steps (after three untimed).
     #[arg(long, default_value_t = 10)]
     pub steps: usize,
+    /// Projector widths (default: the method's).
+    #[arg(long, value_delimiter = ',')]
+    pub projector: Option<Vec<usize>>,
+    /// Optimizer (default: the method's).
+    #[arg(long)]
+    pub optimizer: Option<String>,
+    /// A named configuration that overrides the flags above: `mlp-a` = input 3072 (the built-in images),
+    /// encoder mlp 1024-1024-256, projector 1024-1024, batch 256, VICReg, SGD with momentum.
+    #[arg(long)]
+    pub preset: Option<String>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Model FLOPs of one step: for every Linear of the online networks and each view, 2·B·in·out forward
+/// and twice that backward (weight and input gradients; the first layer's input gradient is not formed).
+fn step_flops(trainer: &Trainer<'_>, batch: usize) -> f64 {
+    let views = if trainer.config().method == "dae" { 1.0 } else { 2.0 };
+    let mut flops = 0.0;
+    for (s, stage) in trainer.method().online().stages.iter().enumerate() {
+        for (i, b) in stage.mlp.blocks.iter().enumerate() {
+            let mac = (batch * b.linear.d_in() * b.linear.d_out()) as f64;
+            let first = s == 0 && i == 0;
+            flops += 2.0 * mac * if first { 2.0 } else { 3.0 };
+        }
+    }
+    flops * views
 }
 
 /// Runs the benchmark.
@@ -38,15 +63,35 @@ pub fn run(args: &StepBenchArgs) -> Result<()> {
     let opened = args.data.open()?;
     let gpu = super::open_gpu()?;
     let warm = 3;
-    let config = TrainConfig {
+    let mut config = TrainConfig {
         method: args.method.clone(),
         encoder: args.encoder.clone(),
         batch_size: args.batch_size,
+        projector: args.projector.clone(),
+        optimizer: args.optimizer.clone(),
         epochs: 1_000_000,
+        collapse_every: 0,
+        knn_every: 0,
         ..TrainConfig::default()
+    };
+    match args.preset.as_deref() {
+        None => {}
+        Some("mlp-a") => {
+            config = TrainConfig {
+                method: "vicreg".into(),
+                encoder: "mlp:1024,1024,256".into(),
+                projector: Some(vec![1024, 1024]),
+                batch_size: 256,
+                optimizer: Some("sgd".into()),
+                ..config
+            };
+        }
+        Some(other) => anyhow::bail!("unknown --preset '{other}': use mlp-a"),
     }
-    .resolve()?;
-    let mut trainer = Trainer::new(&gpu, config, opened.dataset)?;
+    let config = config.resolve()?;
+    let batch = config.batch_size;
+    let before = gpu.allocated_bytes();
+    let mut trainer = Trainer::new(&gpu, config.clone(), opened.dataset)?;
     for _ in 0..warm {
         trainer.step()?;
     }
@@ -58,20 +103,24 @@ pub fn run(args: &StepBenchArgs) -> Result<()> {
     }
     reports.extend(trainer.finish()?);
     let secs = t.elapsed().as_secs_f64();
-    let step_ms = median(reports.iter().map(|r| 1e3 * args.batch_size as f64 / r.pairs_per_s).collect());
+    let step_ms = median(reports.iter().map(|r| 1e3 * batch as f64 / r.pairs_per_s).collect());
     let wait = reports.iter().map(|r| r.data_wait_fraction).sum::<f64>() / reports.len().max(1) as f64;
-    let pairs_per_s = (args.steps * args.batch_size) as f64 / secs;
+    let pairs_per_s = (args.steps * batch) as f64 / secs;
+    let gflops = step_flops(&trainer, batch) / (step_ms * 1e-3) / 1e9;
+    let peak = gpu.allocated_bytes() - before;
     let out = json!({
-        "method": args.method, "encoder": args.encoder, "batch_size": args.batch_size, "steps": args.steps,
-        "pairs_per_s": pairs_per_s, "median_step_ms": step_ms, "data_wait_fraction": wait,
-        "last_loss": reports.last().map(|r| r.loss), "adapter": gpu.describe(),
+        "preset": args.preset, "method": config.method, "encoder": config.encoder, "projector": config.projector,
+        "optimizer": config.optimizer, "batch_size": batch, "steps": args.steps,
+        "pairs_per_s": pairs_per_s, "step_ms": step_ms, "gflops": gflops, "data_wait_fraction": wait,
+        "peak_device_bytes": peak, "last_loss": reports.last().map(|r| r.loss), "adapter": gpu.describe(),
     });
     emit(args.json, &out, || {
         format!(
-            "{} {} batch {}: {pairs_per_s:.0} pairs/s, median step {step_ms:.1} ms, waiting for data {:.1}%",
-            args.method,
-            args.encoder,
-            args.batch_size,
+            "{} {} batch {batch}: {pairs_per_s:.0} pairs/s, median step {step_ms:.1} ms, {gflops:.1} GFLOP/s, \
+             {:.0} MiB on the device, waiting for data {:.1}%",
+            config.method,
+            config.encoder,
+            peak as f64 / (1 << 20) as f64,
             100.0 * wait
         )
     });
