@@ -430,3 +430,31 @@ fn sigkill_during_checkpointing_always_leaves_a_loadable_checkpoint() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("resuming"), "{}", stderr(&out));
 }
+
+#[test]
+fn bench_step_prints_the_documented_json() {
+    let out = tandem(
+        &[
+            "bench",
+            "step",
+            "--data",
+            "builtin:train:64",
+            "--batch-size",
+            "16",
+            "--encoder",
+            "mlp:32,16",
+            "--projector",
+            "32,16",
+            "--steps",
+            "2",
+            "--json",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["pairs_per_s", "step_ms", "gflops", "peak_device_bytes", "data_wait_fraction", "adapter"] {
+        assert!(!v[key].is_null(), "missing {key}: {v}");
+    }
+    assert!(v["gflops"].as_f64().unwrap() > 0.0 && v["peak_device_bytes"].as_u64().unwrap() > 0, "{v}");
+}
