@@ -373,11 +373,12 @@ fn sigint_writes_a_checkpoint_and_the_run_resumes() {
     let metrics = run.join("metrics.jsonl");
     let start = std::time::Instant::now();
     while !std::fs::read_to_string(&metrics).is_ok_and(|m| m.contains("\"kind\":\"step\"")) {
-        assert!(start.elapsed().as_secs() < 120, "training did not start");
+        assert!(start.elapsed().as_secs() < 300, "training did not start");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    // The shell's own kill, present on every machine.
+    assert!(Command::new("sh").args(["-c", &format!("kill -INT {pid}")]).status().unwrap().success());
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "exit {:?}: {}", out.status, stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("interrupted, checkpoint written"), "{}", stderr(&out));
@@ -418,7 +419,7 @@ fn sigkill_during_checkpointing_always_leaves_a_loadable_checkpoint() {
             .unwrap();
         let start = std::time::Instant::now();
         while newest(&run.join("checkpoints")) <= before + 1 {
-            assert!(start.elapsed().as_secs() < 180, "no checkpoint was written");
+            assert!(start.elapsed().as_secs() < 300, "no checkpoint was written");
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         std::thread::sleep(std::time::Duration::from_millis(*delay_ms));
