@@ -53,9 +53,14 @@ pub fn standardise(x: &[f32], (mean, std): &(Vec<f64>, Vec<f64>)) -> Vec<f32> {
 impl LinearProbe {
     /// Trains on `(train, labels)` (standardised here) and returns the weights (classes × d) and bias.
     pub fn fit(&self, gpu: &Gpu, train: &[f32], labels: &[u32], d: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+        self.fit_standardised(gpu, &standardise(train, &column_stats(train, d)), labels, d)
+    }
+
+    /// [`LinearProbe::fit`] on features already standardised.
+    fn fit_standardised(&self, gpu: &Gpu, train: &[f32], labels: &[u32], d: usize) -> Result<(Vec<f32>, Vec<f32>)> {
         let n = check_rows("training features", train, d, Some(labels))?;
         let classes = *labels.iter().max().unwrap() as usize + 1;
-        let x = gpu.upload(&[n, d], &standardise(train, &column_stats(train, d)))?;
+        let x = gpu.upload(&[n, d], train)?;
         let y = gpu.upload(&[n], &labels.iter().map(|&l| l as f32).collect::<Vec<_>>())?;
         let zeros = |shape: &[usize]| gpu.zeros(shape);
         let (w, b) = (zeros(&[classes, d])?, zeros(&[classes])?);
@@ -101,9 +106,11 @@ pub fn linear_top1(
     if labels.is_empty() {
         return Err(EvalError::Input("the linear probe needs labelled training features".into()));
     }
-    let (w, b) = probe.fit(gpu, train, labels, d)?;
+    check_rows("training features", train, d, Some(labels))?;
+    let stats = column_stats(train, d);
+    let (w, b) = probe.fit_standardised(gpu, &standardise(train, &stats), labels, d)?;
     let classes = b.len();
-    let xt = gpu.upload(&[m, d], &standardise(test, &column_stats(train, d)))?;
+    let xt = gpu.upload(&[m, d], &standardise(test, &stats))?;
     let (tw, tb, logits) = (gpu.upload(&[classes, d], &w)?, gpu.upload(&[classes], &b)?, gpu.empty(&[m, classes])?);
     let mut rec = Recorder::new(gpu);
     Gemm::nt().record(&mut rec, &xt, &tw, &logits)?;
