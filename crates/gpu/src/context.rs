@@ -37,7 +37,7 @@ pub struct Gpu {
     pub(crate) bind_groups: Mutex<HashMap<Vec<u64>, wgpu::BindGroup>>,
     pub(crate) uniforms: Mutex<HashMap<Vec<u8>, (u64, wgpu::Buffer)>>,
     pub(crate) pool: Arc<BufferPool>,
-    pub(crate) scratch: Mutex<HashMap<(&'static str, Vec<usize>), crate::Tensor>>,
+    pub(crate) scratch: Mutex<HashMap<(&'static str, std::thread::ThreadId, Vec<usize>), crate::Tensor>>,
     pub(crate) next_id: AtomicU64,
     pub(crate) stats: Counters,
     device_error: Arc<Mutex<Option<String>>>,
@@ -245,14 +245,17 @@ impl Gpu {
     /// A persistent scratch tensor for `role` and `shape`: the same buffer every call, so kernels that need
     /// temporary space (GEMM panels, unused gradient bindings) hit the bind-group cache every step.
     /// Dispatches that use it are ordered (one queue, barriers between dispatches), so reusing it across
-    /// calls within and between recordings is safe; two bindings of one dispatch need distinct roles.
+    /// calls within and between recordings of one thread is safe; each thread gets its own buffers, and two
+    /// bindings of one dispatch need distinct roles.
     pub fn scratch(&self, role: &'static str, shape: &[usize]) -> Result<crate::Tensor> {
+        // Per recording thread: two threads recording at once must not share a scratch buffer.
+        let key = (role, std::thread::current().id(), shape.to_vec());
         let mut cache = self.scratch.lock().unwrap();
-        if let Some(t) = cache.get(&(role, shape.to_vec())) {
+        if let Some(t) = cache.get(&key) {
             return Ok(t.clone());
         }
         let t = self.empty(shape)?;
-        cache.insert((role, shape.to_vec()), t.clone());
+        cache.insert(key, t.clone());
         Ok(t)
     }
 
