@@ -26,6 +26,9 @@ impl GpuOptions {
     }
 }
 
+/// A scratch tensor's role, recording thread and shape.
+type ScratchKey = (&'static str, std::thread::ThreadId, Vec<usize>);
+
 /// The device handle: adapter, device, queue, and the caches every kernel launch goes through.
 pub struct Gpu {
     pub(crate) device: wgpu::Device,
@@ -37,7 +40,7 @@ pub struct Gpu {
     pub(crate) bind_groups: Mutex<HashMap<Vec<u64>, wgpu::BindGroup>>,
     pub(crate) uniforms: Mutex<HashMap<Vec<u8>, (u64, wgpu::Buffer)>>,
     pub(crate) pool: Arc<BufferPool>,
-    pub(crate) scratch: Mutex<HashMap<(&'static str, std::thread::ThreadId, Vec<usize>), crate::Tensor>>,
+    pub(crate) scratch: Mutex<HashMap<ScratchKey, crate::Tensor>>,
     pub(crate) next_id: AtomicU64,
     pub(crate) stats: Counters,
     device_error: Arc<Mutex<Option<String>>>,
