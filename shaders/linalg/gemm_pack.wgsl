@@ -12,7 +12,7 @@ struct Params {
     rows: u32,   // M for pack_a, N for pack_b: the dimension that is blocked
     k: u32,
     total: u32,  // number of packed elements
-    _pad: u32,
+    offset: u32, // the matrix starts this many elements into src
 }
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
@@ -23,9 +23,9 @@ struct Params {
 // whose op(B) is (K, N), TRANS = !trans_b (see gemm.rs).
 fn element(row: u32, k: u32) -> f32 {
     if TRANS {
-        return src[k * p.rows + row];
+        return src[p.offset + k * p.rows + row];
     }
-    return src[row * p.k + k];
+    return src[p.offset + row * p.k + k];
 }
 
 @compute @workgroup_size(256)

@@ -73,3 +73,21 @@ fn gemm_matches_reference_on_random_shapes() {
         }
     }
 }
+
+#[test]
+fn gemm_on_a_window_reads_and_writes_only_the_window() {
+    use tandem::kernels::gemm::GemmWindow;
+    let (m, n, k, a_at, c_at) = (37, 19, 23, 5 * 23, 3 * 19);
+    let mut r = rng(77);
+    let (a, b) = (uniform(&mut r, a_at + m * k + 11), uniform(&mut r, k * n));
+    let c0 = uniform(&mut r, c_at + m * n + 7);
+    for variant in GemmVariant::supported(gpu()) {
+        let (ta, tb, tc) = (up(&[a.len()], &a), up(&[k, n], &b), up(&[c0.len()], &c0));
+        let w = GemmWindow { m, n, k, a_offset: a_at, c_offset: c_at };
+        run(|rec| Gemm::nn().accumulate().record_window_variant(rec, variant, &ta, &tb, &tc, w));
+        let mut want = f64s(&c0);
+        let window = &mut want[c_at..c_at + m * n];
+        reference::gemm(&f64s(&a[a_at..a_at + m * k]), &f64s(&b), window, (m, n, k), false, false, 1.0, 1.0);
+        assert_close(&format!("{variant:?} window"), &down(&tc), &want, 1e-5, 1e-5);
+    }
+}

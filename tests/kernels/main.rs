@@ -5,6 +5,7 @@
 mod common;
 
 mod augment;
+mod conv;
 mod device;
 mod elementwise;
 mod gemm;

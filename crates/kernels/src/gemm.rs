@@ -131,13 +131,15 @@ impl KernelKey for PackKey {
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct GemmParams {
+pub(crate) struct GemmParams {
     m: u32,
     n: u32,
     k: u32,
     alpha: f32,
     beta: f32,
-    _pad: [u32; 3],
+    a_offset: u32,
+    c_offset: u32,
+    _pad: u32,
 }
 
 #[repr(C)]
@@ -146,7 +148,23 @@ struct PackParams {
     rows: u32,
     k: u32,
     total: u32,
-    _pad: u32,
+    offset: u32,
+}
+
+/// The size of one product and where op(A) and C start inside their tensors (in elements): a GEMM over
+/// a window of rows of larger tensors, as the chunked convolution passes record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GemmWindow {
+    /// Rows of op(A) and C.
+    pub m: usize,
+    /// Columns of op(B) and C.
+    pub n: usize,
+    /// Inner dimension.
+    pub k: usize,
+    /// First element of A.
+    pub a_offset: usize,
+    /// First element of C.
+    pub c_offset: usize,
 }
 
 /// Shape and scaling of one GEMM call.
@@ -229,45 +247,116 @@ impl Gemm {
         c: &Tensor,
     ) -> Result<()> {
         let (m, n, k) = self.dims(a, b, c);
+        self.record_window_variant(rec, variant, a, b, c, GemmWindow { m, n, k, a_offset: 0, c_offset: 0 })
+    }
+
+    /// Records the GEMM on a window of A and C (see [`GemmWindow`]) with the device's preferred variant.
+    #[track_caller]
+    pub fn record_window(
+        &self,
+        rec: &mut Recorder<'_>,
+        a: &Tensor,
+        b: &Tensor,
+        c: &Tensor,
+        w: GemmWindow,
+    ) -> Result<()> {
+        let variant = GemmVariant::for_device(rec.gpu());
+        self.record_window_variant(rec, variant, a, b, c, w)
+    }
+
+    /// Records the GEMM on a window of A and C with a chosen variant; panics if a window runs past its
+    /// tensor.
+    #[track_caller]
+    pub fn record_window_variant(
+        &self,
+        rec: &mut Recorder<'_>,
+        variant: GemmVariant,
+        a: &Tensor,
+        b: &Tensor,
+        c: &Tensor,
+        w: GemmWindow,
+    ) -> Result<()> {
+        let GemmWindow { m, n, k, a_offset, c_offset } = w;
+        assert!(a_offset + m * k <= a.len(), "gemm: A {a:?} has no {m}x{k} window at {a_offset}");
+        assert!(k * n <= b.len(), "gemm: B {b:?} is smaller than {k}x{n}");
+        assert!(c_offset + m * n <= c.len(), "gemm: C {c:?} has no {m}x{n} window at {c_offset}");
         if m == 0 || n == 0 {
             return Ok(());
         }
-        let params =
-            GemmParams { m: m as u32, n: n as u32, k: k as u32, alpha: self.alpha, beta: self.beta, _pad: [0; 3] };
+        let params = self.params(w);
         let gpu = rec.gpu();
-        if variant == GemmVariant::Subgroup8 {
-            let (mb, nb) = (m.div_ceil(PANEL), n.div_ceil(PANEL));
-            let packed_a = (mb * PANEL * k * 4) as u64;
-            let packed_b = (nb * PANEL * k * 4) as u64;
-            // Packing needs two scratch panels; where they would not fit a binding, use the tiled kernel.
-            let fits = gpu.check_fits("gemm panel", packed_a.max(packed_b)).is_ok();
-            let max = gpu.limits().max_compute_workgroups_per_dimension as usize;
-            if fits && mb <= max && nb <= max && k > 0 {
-                let pa = gpu.scratch("gemm.panel_a", &[mb * PANEL * k])?;
-                let pb = gpu.scratch("gemm.panel_b", &[nb * PANEL * k])?;
-                pack(rec, a, &pa, m, k, self.trans_a)?;
-                // op(B) (K, N) is packed as an (N, K) matrix: stored (K, N) is then the transposed read.
-                pack(rec, b, &pb, n, k, !self.trans_b)?;
-                let key = GemmKey { variant, trans_a: false, trans_b: false };
-                let kernel = gpu.kernel(&key)?;
-                return rec.dispatch(&kernel, &[&pa, &pb, c], &params, [nb as u32, mb as u32, 1]);
-            }
+        if variant == GemmVariant::Subgroup8
+            && let Some((mb, nb)) = sg8_blocks(gpu, m, n, k)
+        {
+            let pa = gpu.scratch("gemm.panel_a", &[mb * PANEL * k])?;
+            let pb = gpu.scratch("gemm.panel_b", &[nb * PANEL * k])?;
+            pack(rec, a, a_offset, &pa, m, k, self.trans_a)?;
+            // op(B) (K, N) is packed as an (N, K) matrix: stored (K, N) is then the transposed read.
+            pack(rec, b, 0, &pb, n, k, !self.trans_b)?;
+            return record_sg8_main(rec, &pa, &pb, c, params, (mb, nb));
         }
         let key = GemmKey { variant: GemmVariant::Tiled, trans_a: self.trans_a, trans_b: self.trans_b };
         let kernel = gpu.kernel(&key)?;
         let groups = [n.div_ceil(64) as u32, m.div_ceil(64) as u32, 1];
         rec.dispatch(&kernel, &[a, b, c], &params, groups)
     }
+
+    /// The uniform block of this product on a window (for kernels that feed the packed main loop
+    /// directly).
+    pub(crate) fn params(&self, w: GemmWindow) -> GemmParams {
+        GemmParams {
+            m: w.m as u32,
+            n: w.n as u32,
+            k: w.k as u32,
+            alpha: self.alpha,
+            beta: self.beta,
+            a_offset: w.a_offset as u32,
+            c_offset: w.c_offset as u32,
+            _pad: 0,
+        }
+    }
+}
+
+/// Row and column blocks of the packed (sg8) path for an m×n×k product, or `None` where its panels
+/// would not fit a binding or its grid the dispatch limits (the tiled kernel then runs instead).
+pub(crate) fn sg8_blocks(gpu: &Gpu, m: usize, n: usize, k: usize) -> Option<(usize, usize)> {
+    let (mb, nb) = (m.div_ceil(PANEL), n.div_ceil(PANEL));
+    let panel = (mb.max(nb) * PANEL * k * 4) as u64;
+    let max = gpu.limits().max_compute_workgroups_per_dimension as usize;
+    (k > 0 && mb <= max && nb <= max && gpu.check_fits("gemm panel", panel).is_ok()).then_some((mb, nb))
+}
+
+/// Records the sg8 main loop on packed panels `pa` (`mb` blocks) and `pb` (`nb` blocks).
+pub(crate) fn record_sg8_main(
+    rec: &mut Recorder<'_>,
+    pa: &Tensor,
+    pb: &Tensor,
+    c: &Tensor,
+    params: GemmParams,
+    (mb, nb): (usize, usize),
+) -> Result<()> {
+    let key = GemmKey { variant: GemmVariant::Subgroup8, trans_a: false, trans_b: false };
+    let kernel = rec.gpu().kernel(&key)?;
+    rec.dispatch(&kernel, &[pa, pb, c], &params, [nb as u32, mb as u32, 1])
 }
 
 /// Rows (of A) and columns (of B) per packed panel: the sg8 kernel's block.
-const PANEL: usize = 64;
+pub(crate) const PANEL: usize = 64;
 
-/// Packs a (rows, k) matrix, stored transposed when `trans`, into zero-padded 64-row panels.
-fn pack(rec: &mut Recorder<'_>, src: &Tensor, dst: &Tensor, rows: usize, k: usize, trans: bool) -> Result<()> {
+/// Packs a (rows, k) matrix that starts `offset` elements into `src`, stored transposed when `trans`,
+/// into zero-padded 64-row panels.
+pub(crate) fn pack(
+    rec: &mut Recorder<'_>,
+    src: &Tensor,
+    offset: usize,
+    dst: &Tensor,
+    rows: usize,
+    k: usize,
+    trans: bool,
+) -> Result<()> {
     let gpu = rec.gpu();
     let kernel = gpu.kernel(&PackKey { trans })?;
     let total = dst.len();
-    let params = PackParams { rows: rows as u32, k: k as u32, total: total as u32, _pad: 0 };
+    let params = PackParams { rows: rows as u32, k: k as u32, total: total as u32, offset: offset as u32 };
     rec.dispatch(&kernel, &[src, dst], &params, workgroups_1d(gpu, total.div_ceil(256)))
 }

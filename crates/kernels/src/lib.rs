@@ -11,15 +11,18 @@ pub mod augment;
 pub mod axpy;
 pub mod batch_norm;
 pub mod bias;
+pub mod conv2d;
 pub mod energy;
 pub mod entry;
 pub mod gemm;
 pub mod l2_normalize;
 pub mod layer_norm;
 pub mod optim;
+pub mod pool;
 pub mod probe;
 pub mod reduce;
 pub mod shaders;
 
 pub use activation::Activation;
+pub use conv2d::{Conv2d, Conv2dShape, Layout};
 pub use gemm::{Gemm, GemmVariant};
