@@ -13,6 +13,8 @@ use tandem_kernels::{Gemm, GemmVariant};
 pub enum Bench {
     /// GEMM: median device time, GFLOP/s and max abs error against the f64 reference.
     Gemm(GemmArgs),
+    /// A convolution's forward, backward-data and backward-weight against the GEMM at the same sizes.
+    Conv2d(super::bench_conv::ConvBenchArgs),
     /// One energy (value and both gradients): median device time and peak device memory.
     Energy(EnergyArgs),
     /// The feeding pipeline alone: pairs per second from the loader through both views on the device.
@@ -81,13 +83,15 @@ pub struct GemmArgs {
 pub fn run(bench: Bench) -> Result<()> {
     match bench {
         Bench::Gemm(args) => gemm(&args),
+        Bench::Conv2d(args) => super::bench_conv::run(&args),
         Bench::Energy(args) => energy(&args),
         Bench::Data(args) => super::bench_data::run(&args),
         Bench::Step(args) => super::bench_step::run(&args),
     }
 }
 
-fn variant(gpu: &Gpu, name: &str) -> Result<GemmVariant> {
+/// The GEMM variant named on the command line.
+pub fn variant(gpu: &Gpu, name: &str) -> Result<GemmVariant> {
     let v = match name {
         "auto" => return Ok(GemmVariant::for_device(gpu)),
         "tiled" => GemmVariant::Tiled,

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_conv;
 pub mod bench_data;
 pub mod bench_step;
 pub mod collapse;
