@@ -254,3 +254,37 @@ fn rollback_restores_the_last_good_checkpoint_with_a_lower_learning_rate() {
     assert!(metrics.contains("\"kind\":\"rollback\""), "no rollback recorded");
     assert!(t.host_tensors().unwrap().iter().all(|h| h.data.iter().all(|v| v.is_finite())));
 }
+
+#[test]
+fn resnet18_cifar_trains_with_simclr_on_builtin_images() {
+    // Eight 32×32 images, the two views differing by noise and masking (the `dae` preset: SimCLR's crops
+    // make eight-image losses too noisy to compare over six steps); the loss falls as the network learns
+    // to tell the eight apart.
+    let cfg = TrainConfig {
+        data: "builtin:train:8".into(),
+        method: "simclr".into(),
+        encoder: "resnet18-cifar".into(),
+        projector: Some(vec![128, 64]),
+        augment: Some("dae".into()),
+        optimizer: Some("adamw".into()),
+        lr: Some(1e-3),
+        warmup_epochs: Some(0.0),
+        epochs: 6,
+        batch_size: 8,
+        workers: Some(2),
+        log_every: 1,
+        ..TrainConfig::default()
+    }
+    .resolve()
+    .unwrap();
+    let mut t = Trainer::new(gpu(), cfg.clone(), dataset(&cfg)).unwrap();
+    assert_eq!(t.method().backbone().d_out(), 512);
+    let mut losses = Vec::new();
+    while !t.is_done() {
+        losses.extend(t.step().unwrap().into_iter().map(|r| r.loss));
+    }
+    losses.extend(t.finish().unwrap().into_iter().map(|r| r.loss));
+    assert_eq!(losses.len(), 6);
+    assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
+    assert!(losses[4] + losses[5] < losses[0] + losses[1], "loss did not decrease: {losses:?}");
+}

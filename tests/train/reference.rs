@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use rand::Rng;
 use tandem::data::{Augmentation, Dataset, InMemory, Layout, Loader, LoaderConfig, Position, Storage};
+use tandem::nn::Network;
 use tandem::reference::augment::{Image, view};
 use tandem::reference::batch_norm::BatchNormConfig;
 use tandem::reference::energy::VicregCoeffs;
@@ -25,7 +26,13 @@ fn vectors() -> Arc<dyn Dataset> {
 }
 
 fn chain(c: &Chain) -> reftrain::Chain {
-    c.stages.iter().map(|s| reference_blocks(&s.mlp)).collect()
+    c.stages
+        .iter()
+        .map(|s| match &s.net {
+            Network::Mlp(m) => reference_blocks(m),
+            Network::Cnn(_) => panic!("the reference trainer has MLP stages only"),
+        })
+        .collect()
 }
 
 fn check(method: &str, optimizer: &str, clip: f32) {

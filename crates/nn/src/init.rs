@@ -20,3 +20,17 @@ pub fn linear_default(rng: &mut ChaCha8Rng, d_in: usize, d_out: usize) -> (Vec<f
     let b = u(d_out);
     (w, b)
 }
+
+/// torchvision's ResNet convolution init: `kaiming_normal_(mode="fan_out", nonlinearity="relu")`, normal
+/// with standard deviation `sqrt(2 / (c_out · kh · kw))`, for a `(c_out, c_in, kh, kw)` weight.
+pub fn conv_kaiming_fan_out(rng: &mut ChaCha8Rng, c_out: usize, c_in: usize, kh: usize, kw: usize) -> Vec<f32> {
+    let std = (2.0 / (c_out * kh * kw) as f64).sqrt();
+    (0..c_out * c_in * kh * kw)
+        .map(|_| {
+            // Box-Muller: one standard normal from two uniforms in (0, 1].
+            let u1: f64 = 1.0 - rng.random::<f64>();
+            let u2: f64 = rng.random();
+            (std * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+        })
+        .collect()
+}

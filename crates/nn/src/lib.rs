@@ -6,12 +6,17 @@
 //! nothing. Backward passes write (`=`) every gradient.
 
 pub mod batch_norm;
+pub mod cnn;
+pub mod conv_bn;
 pub mod init;
 pub mod linear;
 pub mod mlp;
+pub mod network;
 pub mod param;
 
 pub use batch_norm::BatchNorm1d;
+pub use cnn::{CnnArch, CnnConfig, CnnEncoder, CnnWorkspace};
 pub use linear::Linear;
 pub use mlp::{LastBlock, MlpConfig, MlpEncoder, MlpWorkspace};
+pub use network::{Network, NetworkConfig, NetworkWorkspace};
 pub use param::{Param, ParamKind};

@@ -170,6 +170,23 @@ impl MlpEncoder {
         out
     }
 
+    /// Every BatchNorm running statistic with its name (`blocks.i.bn.running_mean` / `running_var`).
+    pub fn buffers(&self) -> Vec<(String, &Tensor)> {
+        let mut out = Vec::new();
+        for (i, b) in self.blocks.iter().enumerate() {
+            if let Some(bn) = &b.bn {
+                out.push((format!("blocks.{i}.bn.running_mean"), &bn.running_mean));
+                out.push((format!("blocks.{i}.bn.running_var"), &bn.running_var));
+            }
+        }
+        out
+    }
+
+    /// Forward multiply-adds times two per sample.
+    pub fn flops_per_sample(&self) -> f64 {
+        self.blocks.iter().map(|b| 2.0 * (b.linear.d_in() * b.linear.d_out()) as f64).sum()
+    }
+
     /// Allocates the activation and gradient buffers for batches of `batch` rows.
     pub fn workspace(&self, gpu: &Gpu, batch: usize) -> Result<MlpWorkspace> {
         let mut blocks = Vec::with_capacity(self.blocks.len());

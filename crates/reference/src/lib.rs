@@ -9,6 +9,7 @@ pub mod augment;
 pub mod axpy;
 pub mod batch_norm;
 pub mod bias;
+pub mod cnn;
 pub mod conv2d;
 pub mod energy;
 pub mod gemm;

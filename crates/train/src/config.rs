@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tandem_nn::MlpConfig;
+use tandem_nn::{CnnArch, CnnConfig, LastBlock, MlpConfig, NetworkConfig};
 
 use crate::error::{Result, TrainError};
 use crate::method::{MethodConfig, MethodKind};
@@ -200,7 +200,7 @@ impl TrainConfig {
         self.warmup_epochs.get_or_insert((self.epochs as f64 / 10.0).min(10.0));
         self.augment.get_or_insert_with(|| kind.name().into());
         self.optimizer_config().rule()?;
-        self.encoder_widths(1)?;
+        self.backbone_config((1, 1, 1))?;
         self.validate()?;
         Ok(self)
     }
@@ -256,15 +256,30 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// The backbone widths for data of input width `d_in`: `[d_in, H1, ..., OUT]`.
-    pub fn encoder_widths(&self, d_in: usize) -> Result<Vec<usize>> {
+    /// The backbone for inputs of `(channels, height, width)` (vectors: `(1, 1, d)`): `mlp:H1,...,OUT`,
+    /// `cnn-small`, `resnet18-cifar` or `resnet18`.
+    pub fn backbone_config(&self, (c, h, w): (usize, usize, usize)) -> Result<NetworkConfig> {
+        if let Some(arch) = CnnArch::parse(&self.encoder) {
+            return Ok(NetworkConfig::Cnn(CnnConfig {
+                arch,
+                input: (c, h, w),
+                bn: Default::default(),
+                seed: self.seed,
+            }));
+        }
         let spec = self.encoder.strip_prefix("mlp:").ok_or_else(|| {
-            TrainError::Config(format!("encoder '{}': expected mlp:H1,...,OUT (e.g. mlp:1024,1024,256)", self.encoder))
+            TrainError::Config(format!(
+                "encoder '{}': expected mlp:H1,...,OUT (e.g. mlp:1024,1024,256) or one of {}",
+                self.encoder,
+                CnnArch::NAMES.join(", ")
+            ))
         })?;
+        let d_in = c * h * w;
         let joined = std::iter::once(d_in.to_string()).chain(spec.split(',').map(str::to_string)).collect::<Vec<_>>();
-        MlpConfig::parse(&joined.join("-"), 0)
+        let widths = MlpConfig::parse(&joined.join("-"), 0)
             .map(|c| c.widths)
-            .map_err(|_| TrainError::Config(format!("encoder '{}': widths must be positive integers", self.encoder)))
+            .map_err(|_| TrainError::Config(format!("encoder '{}': widths must be positive integers", self.encoder)))?;
+        Ok(NetworkConfig::Mlp(MlpConfig { last: LastBlock::Full, ..MlpConfig::new(&widths, self.seed) }))
     }
 
     /// The optimizer settings.

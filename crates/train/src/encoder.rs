@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tandem_data::{Augmentation, ChannelStats, Dataset, DeviceViews, HostBatch, Layout, Position};
 use tandem_gpu::{Gpu, Recorder};
 use tandem_kernels::augment::ViewParams;
-use tandem_nn::{LastBlock, MlpConfig, MlpEncoder, MlpWorkspace};
+use tandem_nn::{Network, NetworkWorkspace};
 
 use crate::checkpoint::{self, CheckpointMeta};
 use crate::error::{Result, TrainError};
@@ -32,12 +32,11 @@ impl<'g> Encoder<'g> {
             message: "no valid checkpoint here (is this a tandem run folder?)".into(),
         })?;
         let config = &meta.config;
-        let d_in = dataset.layout().values();
-        let widths = config.encoder_widths(d_in)?;
-        let backbone = Chain::new(
-            gpu,
-            &[("backbone", MlpConfig { last: LastBlock::Full, ..MlpConfig::new(&widths, config.seed) })],
-        )?;
+        let shape = match dataset.layout() {
+            Layout::Image { c, h, w } => (c, h, w),
+            Layout::Vector { d } => (1, 1, d),
+        };
+        let backbone = Chain::new(gpu, &[("backbone", config.backbone_config(shape)?)])?;
         let saved = checkpoint::read_safetensors(&weights)?;
         let mut named: Vec<(String, &tandem_gpu::Tensor)> =
             backbone.params().into_iter().map(|(n, p)| (n, &p.value)).collect();
@@ -70,12 +69,12 @@ impl<'g> Encoder<'g> {
 
     /// Feature width.
     pub fn dim(&self) -> usize {
-        self.backbone.stages[0].mlp.d_out()
+        self.backbone.stages[0].net.d_out()
     }
 
     /// Features of every sample of `dataset`, in dataset order: `len × dim` values, row-major.
     pub fn embed(&self, dataset: &Arc<dyn Dataset>) -> Result<Vec<f32>> {
-        embed_dataset(self.gpu, &self.backbone.stages[0].mlp, &self.stats, dataset)
+        embed_dataset(self.gpu, &self.backbone.stages[0].net, &self.stats, dataset)
     }
 }
 
@@ -83,7 +82,7 @@ impl<'g> Encoder<'g> {
 /// views being the identity plus the normalisation `stats`: `len × d_out` values in dataset order.
 pub fn embed_dataset(
     gpu: &Gpu,
-    backbone: &MlpEncoder,
+    backbone: &Network,
     stats: &ChannelStats,
     dataset: &Arc<dyn Dataset>,
 ) -> Result<Vec<f32>> {
@@ -97,7 +96,7 @@ pub fn embed_dataset(
     let row = ViewParams::identity(w, h).to_row();
     let sample_bytes = dataset.layout().values() * dataset.pixels().bytes();
     let mut out = Vec::with_capacity(n * backbone.d_out());
-    let mut sized: Option<(usize, DeviceViews, MlpWorkspace)> = None;
+    let mut sized: Option<(usize, DeviceViews, NetworkWorkspace)> = None;
     for start in (0..n).step_by(chunk.max(1)) {
         let b = chunk.min(n - start);
         if sized.as_ref().is_none_or(|(s, _, _)| *s != b) {

@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 use tandem_gpu::{Gpu, Recorder, Tensor};
 use tandem_kernels::axpy::{axpy, scale};
-use tandem_nn::{LastBlock, MlpConfig, MlpEncoder, Param};
+use tandem_nn::{LastBlock, MlpConfig, Network, NetworkConfig, Param};
 use tandem_objectives::{EnergyPlan, Objective};
 
 use crate::error::{Result, TrainError};
@@ -139,18 +139,17 @@ pub struct Method {
     acc: Vec<Tensor>,
 }
 
-fn head(widths: &[usize], last: LastBlock, seed: u64) -> MlpConfig {
-    MlpConfig { last, ..MlpConfig::new(widths, seed) }
+fn head(widths: &[usize], last: LastBlock, seed: u64) -> NetworkConfig {
+    NetworkConfig::Mlp(MlpConfig { last, ..MlpConfig::new(widths, seed) })
 }
 
 impl Method {
-    /// Builds the networks on top of a backbone `backbone` (widths from input to feature), seeded, for
-    /// batches of `batch` pairs.
-    pub fn new(gpu: &Gpu, cfg: &MethodConfig, backbone: &[usize], batch: usize, seed: u64) -> Result<Self> {
+    /// Builds the networks on top of `backbone`, seeded, for batches of `batch` pairs.
+    pub fn new(gpu: &Gpu, cfg: &MethodConfig, backbone: &NetworkConfig, batch: usize, seed: u64) -> Result<Self> {
         let kind = cfg.kind;
-        let d = *backbone.last().unwrap();
+        let d = backbone.d_out();
         let with_input = |first: usize, rest: &[usize]| [&[first][..], rest].concat();
-        let mut stages = vec![("backbone", head(backbone, LastBlock::Full, seed))];
+        let mut stages = vec![("backbone", backbone.clone())];
         let need = |v: &[usize], what: &str| {
             if v.is_empty() || v.contains(&0) {
                 Err(TrainError::Config(format!("{} needs {what} widths (positive)", kind.name())))
@@ -161,7 +160,7 @@ impl Method {
         match kind {
             MethodKind::Dae => {
                 let mut widths = with_input(d, &cfg.projector);
-                widths.push(backbone[0]);
+                widths.push(backbone.d_in());
                 stages.push(("decoder", head(&widths, LastBlock::Linear, seed + 1)));
             }
             _ => {
@@ -194,7 +193,7 @@ impl Method {
             Some(t) => (0..2).map(|_| t.workspace(gpu, batch)).collect::<tandem_gpu::Result<Vec<_>>>()?,
             None => Vec::new(),
         };
-        let out = online.stages.last().unwrap().mlp.d_out();
+        let out = online.stages.last().unwrap().net.d_out();
         let objective = match kind {
             MethodKind::Simclr => Objective::InfoNce { temperature: cfg.temperature },
             MethodKind::Vicreg => Objective::Vicreg { sim: cfg.vicreg.0, std: cfg.vicreg.1, cov: cfg.vicreg.2 },
@@ -229,8 +228,8 @@ impl Method {
     }
 
     /// The backbone (the encoder that is kept).
-    pub fn backbone(&self) -> &MlpEncoder {
-        &self.online.stages[0].mlp
+    pub fn backbone(&self) -> &Network {
+        &self.online.stages[0].net
     }
 
     /// Trainable parameters with their names.

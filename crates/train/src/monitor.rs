@@ -8,7 +8,7 @@ use tandem_data::{ChannelStats, Dataset, Subset};
 use tandem_eval::linear::LinearProbe;
 use tandem_eval::{CollapseMetrics, knn_top1, linear_top1};
 use tandem_gpu::Gpu;
-use tandem_nn::MlpEncoder;
+use tandem_nn::Network;
 
 use crate::encoder::embed_dataset;
 use crate::error::Result;
@@ -104,7 +104,7 @@ pub struct ProbeAccuracy {
 /// Probes `backbone`'s features on `split`.
 pub fn probe(
     gpu: &Gpu,
-    backbone: &MlpEncoder,
+    backbone: &Network,
     stats: &ChannelStats,
     split: &ProbeSplit,
     linear: bool,
@@ -133,7 +133,7 @@ pub(crate) fn eval_error(e: tandem_eval::EvalError) -> crate::TrainError {
 pub fn compare_with_random(trainer: &crate::Trainer<'_>, split: &ProbeSplit) -> Result<(ProbeAccuracy, ProbeAccuracy)> {
     let gpu = trainer.gpu();
     let trained = trainer.method().backbone();
-    let random = MlpEncoder::new(gpu, trained.config.clone())?;
+    let random = Network::new(gpu, &trained.config())?;
     let stats = trainer.data_stats();
     Ok((probe(gpu, trained, &stats, split, true)?, probe(gpu, &random, &stats, split, true)?))
 }

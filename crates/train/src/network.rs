@@ -1,15 +1,15 @@
-//! [`Chain`]: MLP stages run one after another (backbone, projector, predictor or decoder), with named
+//! [`Chain`]: stages run one after another (backbone, projector, predictor or decoder), with named
 //! parameters and buffers for checkpoints and a workspace per view.
 
 use tandem_gpu::{Gpu, Recorder, Result, Tensor};
-use tandem_nn::{MlpConfig, MlpEncoder, MlpWorkspace, Param};
+use tandem_nn::{Network, NetworkConfig, NetworkWorkspace, Param};
 
 /// One named stage.
 pub struct Stage {
     /// `backbone`, `projector`, `predictor` or `decoder`.
     pub name: &'static str,
     /// The network.
-    pub mlp: MlpEncoder,
+    pub net: Network,
 }
 
 /// Stages in order; the output of one is the input of the next.
@@ -20,7 +20,7 @@ pub struct Chain {
 
 /// Activations of one view through a chain, and the gradients between stages.
 pub struct ChainWorkspace {
-    stages: Vec<MlpWorkspace>,
+    stages: Vec<NetworkWorkspace>,
     /// Gradient with respect to the input of stage `k + 1` (the output of stage `k`).
     between: Vec<Tensor>,
 }
@@ -39,20 +39,18 @@ impl ChainWorkspace {
 
 impl Chain {
     /// Builds the stages from `(name, config)` pairs.
-    pub fn new(gpu: &Gpu, stages: &[(&'static str, MlpConfig)]) -> Result<Self> {
-        let stages = stages
-            .iter()
-            .map(|(name, cfg)| Ok(Stage { name, mlp: MlpEncoder::new(gpu, cfg.clone())? }))
-            .collect::<Result<_>>()?;
+    pub fn new(gpu: &Gpu, stages: &[(&'static str, NetworkConfig)]) -> Result<Self> {
+        let stages =
+            stages.iter().map(|(name, cfg)| Ok(Stage { name, net: Network::new(gpu, cfg)? })).collect::<Result<_>>()?;
         Ok(Self { stages })
     }
 
     /// Activations and inter-stage gradients for batches of `batch` rows.
     pub fn workspace(&self, gpu: &Gpu, batch: usize) -> Result<ChainWorkspace> {
-        let stages = self.stages.iter().map(|s| s.mlp.workspace(gpu, batch)).collect::<Result<_>>()?;
+        let stages = self.stages.iter().map(|s| s.net.workspace(gpu, batch)).collect::<Result<_>>()?;
         let between = self.stages[..self.stages.len() - 1]
             .iter()
-            .map(|s| gpu.empty(&[batch, s.mlp.d_out()]))
+            .map(|s| gpu.empty(&[batch, s.net.d_out()]))
             .collect::<Result<_>>()?;
         Ok(ChainWorkspace { stages, between })
     }
@@ -61,7 +59,7 @@ impl Chain {
     pub fn forward(&self, rec: &mut Recorder<'_>, training: bool, x: &Tensor, ws: &ChainWorkspace) -> Result<()> {
         let mut input = x;
         for (s, w) in self.stages.iter().zip(&ws.stages) {
-            s.mlp.forward(rec, training, input, w)?;
+            s.net.forward(rec, training, input, w)?;
             input = w.output();
         }
         Ok(())
@@ -74,7 +72,7 @@ impl Chain {
         for k in (0..self.stages.len()).rev() {
             let input = if k == 0 { x } else { ws.stages[k - 1].output() };
             let dx = if k == 0 { None } else { Some(&ws.between[k - 1]) };
-            self.stages[k].mlp.backward(rec, true, input, &ws.stages[k], d_out, dx)?;
+            self.stages[k].net.backward(rec, true, input, &ws.stages[k], d_out, dx)?;
             if let Some(d) = dx {
                 d_out = d;
             }
@@ -86,26 +84,20 @@ impl Chain {
     pub fn params(&self) -> Vec<(String, &Param)> {
         self.stages
             .iter()
-            .flat_map(|s| s.mlp.params().into_iter().map(move |p| (format!("{}.{}", s.name, p.name), p)))
+            .flat_map(|s| s.net.params().into_iter().map(move |p| (format!("{}.{}", s.name, p.name), p)))
             .collect()
     }
 
-    /// Every BatchNorm running statistic with its full name (`...bn.running_mean` / `running_var`).
+    /// Every BatchNorm running statistic with its full name (`stage.<layer>.running_mean` / `_var`).
     pub fn buffers(&self) -> Vec<(String, &Tensor)> {
-        let mut out = Vec::new();
-        for s in &self.stages {
-            for (i, b) in s.mlp.blocks.iter().enumerate() {
-                if let Some(bn) = &b.bn {
-                    out.push((format!("{}.blocks.{i}.bn.running_mean", s.name), &bn.running_mean));
-                    out.push((format!("{}.blocks.{i}.bn.running_var", s.name), &bn.running_var));
-                }
-            }
-        }
-        out
+        self.stages
+            .iter()
+            .flat_map(|s| s.net.buffers().into_iter().map(move |(n, t)| (format!("{}.{n}", s.name), t)))
+            .collect()
     }
 
     /// The stage named `name`.
-    pub fn stage(&self, name: &str) -> Option<&MlpEncoder> {
-        self.stages.iter().find(|s| s.name == name).map(|s| &s.mlp)
+    pub fn stage(&self, name: &str) -> Option<&Network> {
+        self.stages.iter().find(|s| s.name == name).map(|s| &s.net)
     }
 }

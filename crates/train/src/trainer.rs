@@ -112,8 +112,9 @@ impl<'g> Trainer<'g> {
             ))
         })?;
         let views = DeviceViews::new(gpu, &*dataset, batch, &augment, &stats)?;
-        let widths = config.encoder_widths(views.view_len())?;
-        let method = Method::new(gpu, &config.method_config()?, &widths, batch, config.seed)?;
+        let shape = views.shape();
+        let backbone = config.backbone_config((shape.c, shape.h_out, shape.w_out))?;
+        let method = Method::new(gpu, &config.method_config()?, &backbone, batch, config.seed)?;
         let params: Vec<_> = method.params();
         let param_names = params.iter().map(|(n, _)| n.clone()).collect();
         let optimizer =
@@ -138,12 +139,13 @@ impl<'g> Trainer<'g> {
         let ring_floats = method.values_len() + optimizer.grad_norms().len();
         let ring = ReadbackRing::new(gpu, RING, ring_floats);
         tracing::info!(
-            "training {} on {} ({} samples, views of {}), backbone {:?}, {} steps",
+            "training {} on {} ({} samples, views of {}), backbone {} ({} parameters), {} steps",
             config.method,
             dataset.source().display(),
             dataset.len(),
             views.view_len(),
-            widths,
+            config.encoder,
+            method.backbone().params().iter().map(|p| p.value.len()).sum::<usize>(),
             total
         );
         Ok(Self {

@@ -43,19 +43,15 @@ pub struct StepBenchArgs {
     pub json: bool,
 }
 
-/// Model FLOPs of one step: for every Linear of the online networks and each view, 2·B·in·out forward
-/// and twice that backward (weight and input gradients; the first layer's input gradient is not formed).
+/// Model FLOPs of one step: for every Linear and convolution of the online networks and each view, 2·MACs
+/// forward and twice that backward (weight and input gradients; the first layer's input gradient is not
+/// formed).
 fn step_flops(trainer: &Trainer<'_>, batch: usize) -> f64 {
     let views = if trainer.config().method == "dae" { 1.0 } else { 2.0 };
-    let mut flops = 0.0;
-    for (s, stage) in trainer.method().online().stages.iter().enumerate() {
-        for (i, b) in stage.mlp.blocks.iter().enumerate() {
-            let mac = (batch * b.linear.d_in() * b.linear.d_out()) as f64;
-            let first = s == 0 && i == 0;
-            flops += 2.0 * mac * if first { 2.0 } else { 3.0 };
-        }
-    }
-    flops * views
+    let stages = &trainer.method().online().stages;
+    let forward: f64 = stages.iter().map(|s| s.net.flops_per_sample()).sum();
+    let skipped = stages.first().map_or(0.0, |s| s.net.first_layer_flops_per_sample());
+    (3.0 * forward - skipped) * batch as f64 * views
 }
 
 /// Runs the benchmark.

@@ -1,0 +1,201 @@
+//! [`ConvBn`]: a bias-free convolution, its BatchNorm2d and an optional ReLU, the unit every
+//! convolutional encoder here is made of, with the activation buffers one batch needs.
+//!
+//! Activations are NHWC, `(N·H·W, C)` row-major, so BatchNorm2d is the BatchNorm1d kernel over rows:
+//! statistics per channel over N·H·W values, as `torch.nn.BatchNorm2d`.
+
+use rand_chacha::ChaCha8Rng;
+use tandem_gpu::{Gpu, Recorder, Result, Tensor};
+use tandem_kernels::Activation;
+use tandem_kernels::batch_norm::{BatchNormConfig, BatchNormSaved};
+use tandem_kernels::conv2d::{Conv2d, Conv2dShape, Layout};
+
+use crate::batch_norm::BatchNorm1d;
+use crate::init::conv_kaiming_fan_out;
+use crate::param::{Param, ParamKind};
+
+/// Geometry of a convolution without its batch size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeometry {
+    /// Input channels.
+    pub c_in: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Output channels.
+    pub c_out: usize,
+    /// Square kernel size.
+    pub k: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Padding.
+    pub pad: usize,
+    /// Input layout.
+    pub input: Layout,
+}
+
+impl ConvGeometry {
+    /// The full shape for `batch` images.
+    pub fn shape(&self, batch: usize) -> Conv2dShape {
+        Conv2dShape {
+            batch,
+            c_in: self.c_in,
+            h: self.h,
+            w: self.w,
+            c_out: self.c_out,
+            kh: self.k,
+            kw: self.k,
+            stride: self.stride,
+            pad: self.pad,
+            input: self.input,
+        }
+    }
+
+    /// Output height.
+    pub fn out_h(&self) -> usize {
+        self.shape(1).out_h()
+    }
+
+    /// Output width.
+    pub fn out_w(&self) -> usize {
+        self.shape(1).out_w()
+    }
+}
+
+/// Convolution → BatchNorm2d → optional ReLU.
+pub struct ConvBn {
+    /// Geometry.
+    pub geometry: ConvGeometry,
+    /// Weight `(c_out, c_in, k, k)`, torchvision's layout and init.
+    pub weight: Param,
+    /// The normalisation over channels.
+    pub bn: BatchNorm1d,
+    /// The normalisation's name (its running statistics are `{bn_name}.running_mean` and `_var`).
+    pub bn_name: String,
+    /// Whether a ReLU follows.
+    pub relu: bool,
+}
+
+/// Activations of one [`ConvBn`] for one batch size.
+pub struct ConvBnBuffers {
+    conv: Conv2d,
+    conv_out: Tensor,
+    /// BatchNorm output (the unit's output without ReLU; residual blocks add their shortcut into it).
+    pub bn_out: Tensor,
+    mean: Tensor,
+    invstd: Tensor,
+    act: Option<Tensor>,
+}
+
+impl ConvBnBuffers {
+    /// The unit's output: after the ReLU, or the BatchNorm output.
+    pub fn output(&self) -> &Tensor {
+        self.act.as_ref().unwrap_or(&self.bn_out)
+    }
+}
+
+/// Scratch gradient buffers a backward pass writes through (distinct from its input and output).
+pub struct GradScratch<'a> {
+    /// Gradient before the ReLU.
+    pub pre_act: &'a Tensor,
+    /// Gradient of the convolution's output.
+    pub conv_out: &'a Tensor,
+}
+
+impl ConvBn {
+    /// A unit named `conv` / `bn` (torchvision's names of the two layers), with seeded init.
+    pub fn new(
+        gpu: &Gpu,
+        (conv_name, bn_name): (&str, &str),
+        geometry: ConvGeometry,
+        relu: bool,
+        bn: BatchNormConfig,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Self> {
+        let g = geometry;
+        let w = conv_kaiming_fan_out(rng, g.c_out, g.c_in, g.k, g.k);
+        let weight =
+            Param::new(gpu, format!("{conv_name}.weight"), ParamKind::Weight, &[g.c_out, g.c_in, g.k, g.k], &w)?;
+        let bn = BatchNorm1d::new(gpu, bn_name, g.c_out, bn)?;
+        Ok(Self { geometry, weight, bn, bn_name: bn_name.to_string(), relu })
+    }
+
+    /// Output elements per image.
+    pub fn out_len(&self) -> usize {
+        self.geometry.out_h() * self.geometry.out_w() * self.geometry.c_out
+    }
+
+    /// Forward multiply-adds times two per image.
+    pub fn flops_per_image(&self) -> f64 {
+        self.geometry.shape(1).flops()
+    }
+
+    /// Buffers for `batch` images.
+    pub fn activations(&self, gpu: &Gpu, batch: usize) -> Result<ConvBnBuffers> {
+        let shape = self.geometry.shape(batch);
+        let (p, c) = (shape.positions(), shape.c_out);
+        Ok(ConvBnBuffers {
+            conv: Conv2d::new(gpu, shape),
+            conv_out: gpu.empty(&[p, c])?,
+            bn_out: gpu.empty(&[p, c])?,
+            mean: gpu.empty(&[c])?,
+            invstd: gpu.empty(&[c])?,
+            act: self.relu.then(|| gpu.empty(&[p, c])).transpose()?,
+        })
+    }
+
+    /// Records the forward pass of `x`.
+    pub fn forward(&self, rec: &mut Recorder<'_>, training: bool, x: &Tensor, b: &ConvBnBuffers) -> Result<()> {
+        b.conv.forward(rec, x, &self.weight.value, &b.conv_out)?;
+        let saved = BatchNormSaved { mean: &b.mean, invstd: &b.invstd };
+        self.bn.forward(rec, training, &b.conv_out, &b.bn_out, &saved)?;
+        if let Some(act) = &b.act {
+            Activation::Relu.forward(rec, &b.bn_out, act)?;
+        }
+        Ok(())
+    }
+
+    /// Records the backward pass from `dy` (gradient of [`ConvBnBuffers::output`]): writes the weight and
+    /// BatchNorm gradients, and `dx` (written, or added to when its flag is set) when given.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward(
+        &self,
+        rec: &mut Recorder<'_>,
+        training: bool,
+        x: &Tensor,
+        b: &ConvBnBuffers,
+        dy: &Tensor,
+        scratch: GradScratch<'_>,
+        dx: Option<(&Tensor, bool)>,
+    ) -> Result<()> {
+        let d_bn = if self.relu {
+            Activation::Relu.backward(rec, &b.bn_out, dy, scratch.pre_act)?;
+            scratch.pre_act
+        } else {
+            dy
+        };
+        let saved = BatchNormSaved { mean: &b.mean, invstd: &b.invstd };
+        self.bn.backward(rec, training, d_bn, &b.conv_out, &saved, scratch.conv_out)?;
+        b.conv.backward_weight(rec, x, scratch.conv_out, &self.weight.grad)?;
+        if let Some((dx, accumulate)) = dx {
+            b.conv.backward_data(rec, scratch.conv_out, &self.weight.value, dx, accumulate)?;
+        }
+        Ok(())
+    }
+
+    /// The BatchNorm's running statistics with their names.
+    pub fn buffers(&self) -> [(String, &Tensor); 2] {
+        [
+            (format!("{}.running_mean", self.bn_name), &self.bn.running_mean),
+            (format!("{}.running_var", self.bn_name), &self.bn.running_var),
+        ]
+    }
+
+    /// Parameters: the weight, then the BatchNorm's.
+    pub fn params(&self) -> Vec<&Param> {
+        let mut out = vec![&self.weight];
+        out.extend(self.bn.params());
+        out
+    }
+}
