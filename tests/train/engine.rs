@@ -287,4 +287,17 @@ fn resnet18_cifar_trains_with_simclr_on_builtin_images() {
     assert_eq!(losses.len(), 6);
     assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
     assert!(losses[4] + losses[5] < losses[0] + losses[1], "loss did not decrease: {losses:?}");
+    // The exported encoder carries the backbone's torchvision names and shapes, running statistics too.
+    let dir = tempfile::tempdir().unwrap();
+    let path = RunDir::open(dir.path()).unwrap().export_encoder(&t).unwrap();
+    let saved = checkpoint::read_safetensors(&path).unwrap();
+    let backbone = t.method().backbone();
+    let mut want: Vec<(String, Vec<usize>)> =
+        backbone.params().iter().map(|p| (p.name.clone(), p.value.shape().to_vec())).collect();
+    want.extend(backbone.buffers().into_iter().map(|(n, t)| (n, t.shape().to_vec())));
+    let mut got: Vec<(String, Vec<usize>)> = saved.into_values().map(|t| (t.name, t.shape)).collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    assert!(got.iter().any(|(n, s)| n == "layer4.1.bn2.running_var" && s == &[512]), "{got:?}");
 }

@@ -459,3 +459,27 @@ fn bench_step_prints_the_documented_json() {
     }
     assert!(v["gflops"].as_f64().unwrap() > 0.0 && v["peak_device_bytes"].as_u64().unwrap() > 0, "{v}");
 }
+
+#[test]
+fn a_convolutional_encoder_trains_exports_torchvision_names_and_embeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap();
+    let args = ["train", "--out", run_s, "--data", "builtin:train:32", "--encoder", "cnn-small"];
+    let out = tandem(&[&args[..], &["--projector", "32,16", "--batch-size", "16", "--epochs", "1"]].concat(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let encoder = std::fs::read(run.join("encoder.safetensors")).unwrap();
+    let header =
+        String::from_utf8_lossy(&encoder[8..8 + u64::from_le_bytes(encoder[..8].try_into().unwrap()) as usize])
+            .to_string();
+    for name in ["\"conv1.weight\"", "\"bn3.running_var\"", "\"conv3.weight\""] {
+        assert!(header.contains(name), "{name} not in {header}");
+    }
+    assert!(!header.contains("backbone.") && !header.contains("projector"), "{header}");
+    let feats = dir.path().join("f.npy");
+    let f = feats.to_str().unwrap();
+    let out = tandem(&["embed", "--checkpoint", run_s, "--data", "builtin:test:8", "--out", f], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bytes = std::fs::read(&feats).unwrap();
+    assert_eq!(npyz::NpyFile::new(&bytes[..]).unwrap().shape(), &[8, 128]);
+}

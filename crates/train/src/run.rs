@@ -123,10 +123,19 @@ impl RunDir {
         Ok(())
     }
 
-    /// Writes the backbone's weights and BatchNorm statistics as encoder.safetensors.
+    /// Writes the backbone's weights and BatchNorm statistics as encoder.safetensors, under the
+    /// backbone's own names (for ResNet-18, torchvision's: the file loads into
+    /// `torchvision.models.resnet18()` with `strict=False`, which leaves out `fc` and
+    /// `num_batches_tracked`).
     pub fn export_encoder(&self, trainer: &Trainer<'_>) -> Result<PathBuf> {
-        let tensors: Vec<HostTensor> =
-            trainer.host_tensors()?.into_iter().filter(|t| t.name.starts_with("backbone.")).collect();
+        let tensors: Vec<HostTensor> = trainer
+            .host_tensors()?
+            .into_iter()
+            .filter_map(|t| {
+                let name = t.name.strip_prefix("backbone.")?.to_string();
+                Some(HostTensor { name, ..t })
+            })
+            .collect();
         let path = self.path.join("encoder.safetensors");
         checkpoint::write_atomic(&path, &checkpoint::safetensors_bytes(&tensors, None)?)?;
         Ok(path)
