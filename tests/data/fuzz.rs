@@ -92,3 +92,30 @@ fn headers_that_claim_huge_arrays_are_refused_before_allocating() {
     let e = open(dir.path().join("huge-images-idx3-ubyte").to_str().unwrap(), None, &Default::default()).err().unwrap();
     assert!(e.to_string().contains("truncated"), "{e}");
 }
+
+#[test]
+fn a_gzip_idx_is_decompressed_only_as_far_as_its_header_and_deflate_allow() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let gz = |name: &str, dims: &[u32], body: usize| {
+        let mut idx = vec![0, 0, 8, dims.len() as u8];
+        for d in dims {
+            idx.extend_from_slice(&d.to_be_bytes());
+        }
+        idx.resize(idx.len() + body, 7);
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&idx).unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, enc.finish().unwrap()).unwrap();
+        path
+    };
+    // A small gzip whose header claims 10^10 bytes: more than deflate (at most 1032:1) can expand it to.
+    let bomb = gz("bomb-images-idx3-ubyte.gz", &[10_000_000, 1000], 4 << 20);
+    let e = open(bomb.to_str().unwrap(), None, &Default::default()).err().unwrap();
+    assert!(e.to_string().contains("more than this file can hold"), "{e}");
+    // A header claiming 2 images of 2×2 followed by 4 MiB more: the extra is never decompressed, the two
+    // images are read.
+    let padded = gz("padded-images-idx3-ubyte.gz", &[2, 2, 2], 4 << 20);
+    let ds = open(padded.to_str().unwrap(), None, &Default::default()).unwrap().dataset;
+    assert_eq!(ds.len(), 2);
+}

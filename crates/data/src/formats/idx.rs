@@ -8,18 +8,31 @@ use std::path::{Path, PathBuf};
 use crate::dataset::{InMemory, Layout, Storage};
 use crate::error::{DataError, Result};
 
-/// The decompressed bytes of a plain or gzip file.
-pub(crate) fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
+/// The largest expansion deflate can produce (1032:1): a gzip stream that claims or yields more is
+/// corrupt, or a decompression bomb.
+const DEFLATE_MAX_RATIO: u64 = 1032;
+
+/// A reader over the file's bytes, decompressed when it is gzip, and the most bytes it can legitimately
+/// yield (the file's length, or the deflate bound for gzip).
+fn open_stream(path: &Path) -> Result<(Box<dyn Read>, u64)> {
     let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    let len = raw.len() as u64;
     if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| DataError::format(path, format!("corrupt gzip stream: {e}")))?;
-        Ok(out)
+        let bound = len.saturating_mul(DEFLATE_MAX_RATIO);
+        Ok((Box::new(flate2::read::MultiGzDecoder::new(std::io::Cursor::new(raw)).take(bound)), bound))
     } else {
-        Ok(raw)
+        Ok((Box::new(std::io::Cursor::new(raw)), len))
     }
+}
+
+/// Reads exactly `n` bytes, or fails: truncated (the stream ends first) or corrupt (gzip errors).
+fn read_exactly(path: &Path, r: &mut dyn Read, n: usize, what: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    r.take(n as u64).read_to_end(&mut out).map_err(|e| DataError::format(path, format!("corrupt gzip stream: {e}")))?;
+    if out.len() < n {
+        return Err(DataError::format(path, format!("truncated {what}: {n} bytes needed, {} found", out.len())));
+    }
+    Ok(out)
 }
 
 /// A parsed IDX array: dimensions and the raw payload.
@@ -29,12 +42,16 @@ struct Idx {
     payload: Vec<u8>,
 }
 
+/// Parses the header first and then decompresses only the payload it declares, refusing a declaration
+/// larger than the file could hold before allocating for it.
 fn parse(path: &Path) -> Result<Idx> {
-    let bytes = read_maybe_gzip(path)?;
-    if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
+    let (mut r, bound) = open_stream(path)?;
+    let magic =
+        read_exactly(path, &mut r, 4, "IDX header").map_err(|_| DataError::format(path, "truncated IDX header"))?;
+    if magic[0] != 0 || magic[1] != 0 {
         return Err(DataError::format(path, "wrong magic number: not an IDX file"));
     }
-    let (type_code, ndim) = (bytes[2], bytes[3] as usize);
+    let (type_code, ndim) = (magic[2], magic[3] as usize);
     let item = match type_code {
         0x08 => 1,
         0x0D => 4,
@@ -42,20 +59,21 @@ fn parse(path: &Path) -> Result<Idx> {
             return Err(DataError::format(path, format!("IDX type 0x{other:02x} is not supported (uint8 or float32)")));
         }
     };
-    let header = 4 + 4 * ndim;
-    if ndim == 0 || bytes.len() < header {
+    if ndim == 0 {
         return Err(DataError::format(path, "truncated IDX header"));
     }
+    let raw_dims = read_exactly(path, &mut r, 4 * ndim, "IDX header")?;
     let dims: Vec<usize> =
-        (0..ndim).map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize).collect();
+        raw_dims.chunks_exact(4).map(|c| u32::from_be_bytes(c.try_into().unwrap()) as usize).collect();
     let want = dims.iter().try_fold(item as usize, |a: usize, &d| a.checked_mul(d));
-    if want.is_none_or(|w| bytes.len() - header < w) {
+    let header = 4 + 4 * ndim as u64;
+    let Some(want) = want.filter(|&w| w as u64 <= bound.saturating_sub(header)) else {
         return Err(DataError::format(
             path,
-            format!("truncated: dimensions {dims:?} need {want:?} bytes, the file holds {}", bytes.len() - header),
+            format!("truncated: dimensions {dims:?} need {want:?} bytes, more than this file can hold"),
         ));
-    }
-    let payload = bytes[header..header + want.unwrap()].to_vec();
+    };
+    let payload = read_exactly(path, &mut r, want, "IDX payload")?;
     Ok(Idx { dims, type_code, payload })
 }
 
