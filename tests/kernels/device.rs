@@ -74,3 +74,25 @@ fn a_repeated_recording_creates_no_wgpu_object() {
     step();
     assert_eq!(g.stats(), first, "later runs must come entirely from the caches");
 }
+
+#[test]
+fn allocations_past_the_memory_budget_are_refused_with_the_sizes() {
+    use tandem::gpu::{Gpu, GpuOptions};
+    let g = Gpu::with_options(&GpuOptions { memory_budget: Some(1 << 20), ..GpuOptions::default() }).unwrap();
+    assert_eq!(g.memory_budget().map(|b| (b.bytes, b.source)), Some((1 << 20, "TANDEM_DEVICE_MEMORY")));
+    let first = g.empty(&[150_000]).unwrap();
+    let err = g.empty(&[150_000]).unwrap_err();
+    assert!(
+        matches!(err, GpuError::OutOfMemory { bytes: 600_000, allocated: 600_000, budget: 1_048_576, .. }),
+        "{err}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("tensor of shape [150000]") && msg.contains("smaller batch"), "{msg}");
+    // Freed buffers are reused without counting twice.
+    drop(first);
+    g.synchronize().unwrap();
+    let mut rec = Recorder::new(&g);
+    rec.clear(&g.empty(&[1]).unwrap());
+    rec.submit().unwrap();
+    assert!(g.empty(&[150_000]).is_ok());
+}

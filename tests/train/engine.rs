@@ -301,3 +301,25 @@ fn resnet18_cifar_trains_with_simclr_on_builtin_images() {
     assert_eq!(got, want);
     assert!(got.iter().any(|(n, s)| n == "layer4.1.bn2.running_var" && s == &[512]), "{got:?}");
 }
+
+#[test]
+fn device_loss_is_an_error_not_a_hang_and_the_run_resumes() {
+    use tandem::gpu::Gpu;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = TrainConfig { epochs: 3, ..small("simclr") }.resolve().unwrap();
+    let own = Gpu::new().unwrap();
+    let mut t = Trainer::new(&own, cfg.clone(), dataset(&cfg)).unwrap();
+    for _ in 0..7 {
+        t.step().unwrap();
+    }
+    t.save_checkpoint(&dir.path().join("checkpoints")).unwrap();
+    own.device().destroy();
+    let err = (0..4).find_map(|_| t.step().err()).expect("steps on a lost device fail");
+    assert!(err.to_string().contains("device lost"), "{err}");
+    drop(t);
+    // A fresh device resumes from the checkpoint written before the loss.
+    let (meta, weights) = checkpoint::latest(&dir.path().join("checkpoints")).unwrap().unwrap();
+    let mut resumed = Trainer::resume(gpu(), &meta, &weights, dataset(&cfg)).unwrap();
+    assert_eq!(resumed.step_count(), 7);
+    assert!(resumed.step().is_ok());
+}

@@ -483,3 +483,18 @@ fn a_convolutional_encoder_trains_exports_torchvision_names_and_embeds() {
     let bytes = std::fs::read(&feats).unwrap();
     assert_eq!(npyz::NpyFile::new(&bytes[..]).unwrap().shape(), &[8, 128]);
 }
+
+#[test]
+fn a_run_larger_than_the_device_memory_is_refused_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let args = ["train", "--out", run.to_str().unwrap(), "--encoder", "resnet18-cifar", "--batch-size", "256"];
+    let out = tandem(&args, &[("TANDEM_DEVICE_MEMORY", "256MiB")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("268435456 bytes (TANDEM_DEVICE_MEMORY)") && err.contains("smaller batch"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let out = tandem(&["selftest"], &[("TANDEM_DEVICE_MEMORY", "lots")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("TANDEM_DEVICE_MEMORY=lots: expected bytes"), "{}", stderr(&out));
+}

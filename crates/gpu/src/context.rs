@@ -16,14 +16,60 @@ pub struct GpuOptions {
     pub backend: Option<String>,
     /// Case-insensitive substring the adapter name must contain.
     pub adapter: Option<String>,
+    /// Most bytes of tensors to allocate on the device; `None`: the available host memory on a CPU
+    /// adapter, no limit beyond the driver's elsewhere (wgpu cannot query a GPU's memory).
+    pub memory_budget: Option<u64>,
 }
 
 impl GpuOptions {
-    /// Options from the environment: `TANDEM_BACKEND=vulkan`, `TANDEM_ADAPTER=<substring of the name>`.
-    pub fn from_env() -> Self {
+    /// Options from the environment: `TANDEM_BACKEND=vulkan`, `TANDEM_ADAPTER=<substring of the name>`,
+    /// `TANDEM_DEVICE_MEMORY=<bytes, or with a KiB/MiB/GiB suffix>`.
+    pub fn from_env() -> Result<Self> {
         let get = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        Self { backend: get("TANDEM_BACKEND"), adapter: get("TANDEM_ADAPTER") }
+        let memory_budget = get("TANDEM_DEVICE_MEMORY")
+            .map(|v| {
+                parse_bytes(&v).ok_or_else(|| GpuError::Config {
+                    message: format!("TANDEM_DEVICE_MEMORY={v}: expected bytes, e.g. 8GiB, 512MiB or 1000000"),
+                })
+            })
+            .transpose()?;
+        Ok(Self { backend: get("TANDEM_BACKEND"), adapter: get("TANDEM_ADAPTER"), memory_budget })
     }
+}
+
+/// `123`, `64KiB`, `512MiB`, `8GiB` (also KB/MB/GB as powers of 1000) as bytes.
+fn parse_bytes(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => return None,
+    };
+    num.parse::<u64>().ok()?.checked_mul(scale)
+}
+
+/// The host's available memory (`MemAvailable` in /proc/meminfo), where the OS reports it.
+fn available_host_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The most bytes of tensors a device may hold, and where that figure came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryBudget {
+    /// Bytes.
+    pub bytes: u64,
+    /// `TANDEM_DEVICE_MEMORY` or `available host memory (CPU adapter)`.
+    pub source: &'static str,
 }
 
 /// A scratch tensor's role, recording thread and shape.
@@ -44,6 +90,7 @@ pub struct Gpu {
     pub(crate) next_id: AtomicU64,
     pub(crate) stats: Counters,
     device_error: Arc<Mutex<Option<String>>>,
+    pub(crate) memory_budget: Option<MemoryBudget>,
 }
 
 /// How many wgpu objects the device layer has created: a steady-state training step must add none.
@@ -100,7 +147,7 @@ fn parse_backends(spec: &str) -> Result<wgpu::Backends> {
 impl Gpu {
     /// Opens the adapter chosen by the environment (`TANDEM_BACKEND`, `TANDEM_ADAPTER`).
     pub fn new() -> Result<Self> {
-        Self::with_options(&GpuOptions::from_env())
+        Self::with_options(&GpuOptions::from_env()?)
     }
 
     /// Opens an adapter chosen by `opts`, requesting the adapter's own limits and the optional
@@ -172,6 +219,15 @@ impl Gpu {
             features = ?features,
             "device limits"
         );
+        let memory_budget = match opts.memory_budget {
+            Some(bytes) => Some(MemoryBudget { bytes, source: "TANDEM_DEVICE_MEMORY" }),
+            None if info.device_type == wgpu::DeviceType::Cpu => available_host_memory()
+                .map(|bytes| MemoryBudget { bytes, source: "available host memory (CPU adapter)" }),
+            None => None,
+        };
+        if let Some(b) = &memory_budget {
+            tracing::info!(bytes = b.bytes, source = b.source, "device memory budget");
+        }
         let pool = Arc::new(BufferPool::default());
         Ok(Self {
             device,
@@ -187,7 +243,13 @@ impl Gpu {
             next_id: AtomicU64::new(1),
             stats: Counters::default(),
             device_error,
+            memory_budget,
         })
+    }
+
+    /// The most bytes of tensors this device may hold, when known; allocations past it are refused.
+    pub fn memory_budget(&self) -> Option<&MemoryBudget> {
+        self.memory_budget.as_ref()
     }
 
     /// The wgpu device.

@@ -29,6 +29,29 @@ pub enum GpuError {
         /// The validation message.
         message: String,
     },
+    /// The environment or options are invalid.
+    #[error("{message}")]
+    Config {
+        /// What is wrong.
+        message: String,
+    },
+    /// Allocating a tensor would take the device past its memory budget.
+    #[error(
+        "{what} needs {bytes} bytes, but {allocated} of the device's {budget} bytes ({origin}) are already \
+         allocated; use a smaller batch or encoder, or set TANDEM_DEVICE_MEMORY if the device has more"
+    )]
+    OutOfMemory {
+        /// What was being allocated.
+        what: String,
+        /// Bytes requested.
+        bytes: u64,
+        /// Bytes already held by tensors.
+        allocated: u64,
+        /// The budget.
+        budget: u64,
+        /// Where the budget came from.
+        origin: &'static str,
+    },
     /// A buffer would exceed what the device can allocate or bind.
     #[error(
         "{what} needs {bytes} bytes but the device allows at most {limit} bytes ({limit_name}); \

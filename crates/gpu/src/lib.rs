@@ -16,7 +16,7 @@ mod recorder;
 mod tensor;
 mod timer;
 
-pub use context::{Gpu, GpuOptions, GpuStats};
+pub use context::{Gpu, GpuOptions, GpuStats, MemoryBudget};
 pub use error::{GpuError, Result};
 pub use kernel::{Access, Kernel, KernelKey, KernelSpec};
 pub use readback::ReadbackRing;

@@ -137,7 +137,11 @@ impl ReadbackRing {
                     slot.state.store(IDLE, Ordering::Release);
                     self.ready.push_back((slot.tag, values));
                 }
-                FAILED => return Err(GpuError::Device("mapping a readback slot failed".into())),
+                FAILED => {
+                    // A lost device fails every mapping: report the loss itself where wgpu told us of it.
+                    gpu.check_device_error()?;
+                    return Err(GpuError::Device("mapping a readback slot failed".into()));
+                }
                 _ => break,
             }
         }

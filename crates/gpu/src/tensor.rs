@@ -156,6 +156,18 @@ impl Gpu {
         let (id, buffer) = match reused {
             Some(b) => b,
             None => {
+                if let Some(budget) = &self.memory_budget {
+                    let allocated = self.pool.allocated_bytes();
+                    if allocated + bytes > budget.bytes {
+                        return Err(GpuError::OutOfMemory {
+                            what: format!("tensor of shape {shape:?}"),
+                            bytes,
+                            allocated,
+                            budget: budget.bytes,
+                            origin: budget.source,
+                        });
+                    }
+                }
                 let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("tandem tensor"),
                     size: bytes,
