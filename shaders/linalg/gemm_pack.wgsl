@@ -13,6 +13,10 @@ struct Params {
     k: u32,
     total: u32,  // number of packed elements
     offset: u32, // the matrix starts this many elements into src
+    ld: u32,     // stride between its stored rows: >= k, or >= rows when TRANS
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
@@ -23,9 +27,9 @@ struct Params {
 // whose op(B) is (K, N), TRANS = !trans_b (see gemm.rs).
 fn element(row: u32, k: u32) -> f32 {
     if TRANS {
-        return src[p.offset + k * p.rows + row];
+        return src[p.offset + k * p.ld + row];
     }
-    return src[p.offset + row * p.k + k];
+    return src[p.offset + row * p.ld + k];
 }
 
 @compute @workgroup_size(256)

@@ -19,7 +19,11 @@ struct Params {
     beta: f32,
     a_offset: u32,  // applied by the packing kernel
     c_offset: u32,  // C starts this many elements into its buffer
-    _pad: u32,
+    lda: u32,       // applied by the packing kernel
+    ldc: u32,       // stride between rows of C
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> ap: array<vec4<f32>>;  // [ceil(M/64)][K][64] packed op(A)
@@ -41,7 +45,7 @@ fn rows4(acc: ptr<function, array<vec4<f32>, 128>>, base: u32, av: vec4<f32>, b0
 
 fn store(m: u32, n: u32, v: f32) {
     if m < p.m && n < p.n {
-        let idx = p.c_offset + m * p.n + n;
+        let idx = p.c_offset + m * p.ldc + n;
         var out = p.alpha * v;
         if p.beta != 0.0 {
             out += p.beta * c[idx];

@@ -4,7 +4,8 @@
 //   op(A) = A stored (M, K) row-major, or A stored (K, M) when TRANS_A (so Aᵀ·B needs no transpose);
 //   op(B) = B stored (K, N) row-major, or B stored (N, K) when TRANS_B.
 // f32 accumulation. Any M, N, K >= 1: every load and store is guarded. beta == 0 never reads C.
-// A and C start a_offset and c_offset elements into their buffers (row windows of chunked convolutions).
+// A and C start a_offset and c_offset elements into their buffers, with rows lda and ldc elements apart
+// (row windows of chunked convolutions, column blocks of a wider matrix).
 // Workgroup 16x16 threads computes a 64x64 tile of C; each thread a 4x4 block strided by 16.
 
 override TRANS_A: bool = false;
@@ -18,7 +19,11 @@ struct Params {
     beta: f32,
     a_offset: u32,
     c_offset: u32,
-    _pad: u32,
+    lda: u32,  // stride between stored rows of A: >= K, or >= M when TRANS_A
+    ldc: u32,  // stride between rows of C: >= N
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;        // (M, K) or (K, M)
@@ -37,9 +42,9 @@ fn load_a(m: u32, k: u32) -> f32 {
         return 0.0;
     }
     if TRANS_A {
-        return a[p.a_offset + k * p.m + m];
+        return a[p.a_offset + k * p.lda + m];
     }
-    return a[p.a_offset + m * p.k + k];
+    return a[p.a_offset + m * p.lda + k];
 }
 
 fn load_b(k: u32, n: u32) -> f32 {
@@ -103,7 +108,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         for (var j = 0u; j < 4u; j++) {
             let n = n0 + lid.x + 16u * j;
             if m < p.m && n < p.n {
-                let idx = p.c_offset + m * p.n + n;
+                let idx = p.c_offset + m * p.ldc + n;
                 var v = p.alpha * acc[i][j];
                 if p.beta != 0.0 {
                     v += p.beta * c[idx];

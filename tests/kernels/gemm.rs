@@ -83,11 +83,48 @@ fn gemm_on_a_window_reads_and_writes_only_the_window() {
     let c0 = uniform(&mut r, c_at + m * n + 7);
     for variant in GemmVariant::supported(gpu()) {
         let (ta, tb, tc) = (up(&[a.len()], &a), up(&[k, n], &b), up(&[c0.len()], &c0));
-        let w = GemmWindow { m, n, k, a_offset: a_at, c_offset: c_at };
+        let w = GemmWindow { a_offset: a_at, c_offset: c_at, ..GemmWindow::dense(m, n, k) };
         run(|rec| Gemm::nn().accumulate().record_window_variant(rec, variant, &ta, &tb, &tc, w));
         let mut want = f64s(&c0);
         let window = &mut want[c_at..c_at + m * n];
         reference::gemm(&f64s(&a[a_at..a_at + m * k]), &f64s(&b), window, (m, n, k), false, false, 1.0, 1.0);
         assert_close(&format!("{variant:?} window"), &down(&tc), &want, 1e-5, 1e-5);
+    }
+}
+
+#[test]
+fn gemm_on_strided_blocks_of_wider_matrices() {
+    use tandem::kernels::gemm::GemmWindow;
+    // op(A) is columns 3..3+k of a matrix whose rows are lda long (transposed: rows of the stored (K, M)
+    // block); C is columns 5..5+n of rows ldc long. Everything outside the block must stay untouched.
+    let (m, n, k, lda, ldc) = (37, 19, 23, 61, 29);
+    for trans_a in [false, true] {
+        let mut r = rng(78);
+        let (rows, cols) = if trans_a { (k, m) } else { (m, k) };
+        let a = uniform(&mut r, rows * lda);
+        let b = uniform(&mut r, k * n);
+        let c0 = uniform(&mut r, m * ldc);
+        let block: Vec<f32> = (0..rows).flat_map(|i| a[i * lda + 3..i * lda + 3 + cols].to_vec()).collect();
+        for variant in GemmVariant::supported(gpu()) {
+            let (ta, tb, tc) = (up(&[a.len()], &a), up(&[k, n], &b), up(&[c0.len()], &c0));
+            let w =
+                GemmWindow { a_offset: 3, c_offset: 5, lda: Some(lda), ldc: Some(ldc), ..GemmWindow::dense(m, n, k) };
+            let op = Gemm { trans_a, beta: 1.0, ..Gemm::default() };
+            run(|rec| op.record_window_variant(rec, variant, &ta, &tb, &tc, w));
+            let mut out = vec![0.0; m * n];
+            for i in 0..m {
+                for j in 0..n {
+                    out[i * n + j] = f64::from(c0[5 + i * ldc + j]);
+                }
+            }
+            reference::gemm(&f64s(&block), &f64s(&b), &mut out, (m, n, k), trans_a, false, 1.0, 1.0);
+            let mut want = f64s(&c0);
+            for i in 0..m {
+                for j in 0..n {
+                    want[5 + i * ldc + j] = out[i * n + j];
+                }
+            }
+            assert_close(&format!("{variant:?} trans_a={trans_a} strided"), &down(&tc), &want, 1e-5, 1e-5);
+        }
     }
 }

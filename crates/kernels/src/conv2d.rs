@@ -251,12 +251,12 @@ impl Conv2d {
         let k = s.k();
         let mut packed_w = None;
         for win in self.windows(gpu) {
-            let w = GemmWindow { m: win.1, n: s.c_out, k, a_offset: 0, c_offset: win.0 * s.c_out };
+            let w = GemmWindow { c_offset: win.0 * s.c_out, ..GemmWindow::dense(win.1, s.c_out, k) };
             let blocks = (self.variant == GemmVariant::Subgroup8).then(|| gemm::sg8_blocks(gpu, w.m, w.n, k)).flatten();
             if let Some((mb, nb)) = blocks {
                 if packed_w.is_none() {
                     let pb = staging(gpu, "conv.weight_panel", nb * PANEL * k)?;
-                    gemm::pack(rec, weight, 0, &pb, s.c_out, k, false)?;
+                    gemm::pack(rec, weight, (0, k), &pb, s.c_out, k, false)?;
                     packed_w = Some(pb);
                 }
                 let pa = staging(gpu, "conv.col_panel", mb * PANEL * k)?;
@@ -299,7 +299,7 @@ impl Conv2d {
         }
         for win in windows {
             let dcol = staging(gpu, "conv.col", win.1 * k)?;
-            let w = GemmWindow { m: win.1, n: k, k: s.c_out, a_offset: win.0 * s.c_out, c_offset: 0 };
+            let w = GemmWindow { a_offset: win.0 * s.c_out, ..GemmWindow::dense(win.1, k, s.c_out) };
             Gemm::nn().record_window_variant(rec, self.variant, dy, weight, &dcol, w)?;
             let (img0, img1) = (win.0 / plane, (win.0 + win.1 - 1) / plane + 1);
             let total = (img1 - img0) * per_image;
@@ -324,12 +324,12 @@ impl Conv2d {
         let k = s.k();
         for (i, win) in self.windows(gpu).into_iter().enumerate() {
             let op = Gemm { beta: if i == 0 { 0.0 } else { 1.0 }, ..Gemm::tn() };
-            let w = GemmWindow { m: s.c_out, n: k, k: win.1, a_offset: win.0 * s.c_out, c_offset: 0 };
+            let w = GemmWindow { a_offset: win.0 * s.c_out, ..GemmWindow::dense(s.c_out, k, win.1) };
             let blocks =
                 (self.variant == GemmVariant::Subgroup8).then(|| gemm::sg8_blocks(gpu, w.m, w.n, w.k)).flatten();
             if let Some((mb, nb)) = blocks {
                 let pa = staging(gpu, "conv.dy_panel", mb * PANEL * win.1)?;
-                gemm::pack(rec, dy, w.a_offset, &pa, s.c_out, win.1, true)?;
+                gemm::pack(rec, dy, (w.a_offset, s.c_out), &pa, s.c_out, win.1, true)?;
                 let pb = staging(gpu, "conv.col_panel", nb * PANEL * win.1)?;
                 self.im2col(rec, x, &pb, ColLayout::PanelsByColumn, win)?;
                 gemm::record_sg8_main(rec, &pa, &pb, dweight, op.params(w), (mb, nb))?;

@@ -228,13 +228,16 @@ struct NceParams {
     _pad: [u32; 3],
 }
 
-/// InfoNCE forward pieces. `s` (rows, m) is the block of scaled similarities for rows `r0 ..`; `z` (m, d).
-/// `lse_rows` fills `lse` for the block's rows; `loss_rows` (once every block is done) fills `loss`.
+/// InfoNCE forward pieces. `s` (rows, m) is the block of scaled similarities for rows `r0 ..`; `za`, `zb`
+/// (n, d) the two halves of the normalised embeddings (m = 2n). `lse_rows` fills `lse` for the block's
+/// rows; `loss_rows` (once every block is done) fills `loss`.
 pub struct InfoNceForward<'a> {
     /// Scaled similarities of the block (rows, m).
     pub s: &'a Tensor,
-    /// Normalised embeddings (m, d).
-    pub z: &'a Tensor,
+    /// Normalised first views (n, d).
+    pub za: &'a Tensor,
+    /// Normalised second views (n, d).
+    pub zb: &'a Tensor,
     /// Log-sum-exp per row (m).
     pub lse: &'a Tensor,
     /// Loss per row (m).
@@ -251,11 +254,14 @@ impl InfoNceForward<'_> {
         inv_tau: f32,
     ) -> Result<()> {
         let (rows, m) = self.s.dims2();
-        let (zm, d) = self.z.dims2();
-        assert!(zm == m && self.lse.len() == m && self.loss.len() == m, "info_nce shapes");
-        let key = EntryKey { file: "energy/info_nce_fwd.wgsl", entry, storage: &[R, R, W, W] };
+        let (n, d) = self.za.dims2();
+        assert!(
+            2 * n == m && self.zb.dims2() == (n, d) && self.lse.len() == m && self.loss.len() == m,
+            "info_nce shapes"
+        );
+        let key = EntryKey { file: "energy/info_nce_fwd.wgsl", entry, storage: &[R, R, R, W, W] };
         let params = NceParams { r0: r0 as u32, rows: rows as u32, m: m as u32, d: d as u32, inv_tau, _pad: [0; 3] };
-        key.launch(rec, &[self.s, self.z, self.lse, self.loss], &params, threads, 64)
+        key.launch(rec, &[self.s, self.za, self.zb, self.lse, self.loss], &params, threads, 64)
     }
 
     /// `lse[i] = logsumexp_{k≠i} s_ik` for the block's rows `r0 .. r0 + rows`.
@@ -265,7 +271,7 @@ impl InfoNceForward<'_> {
 
     /// `loss[i] = lse[i] − z_i · z_p(i) / τ` for every row.
     pub fn loss_rows(&self, rec: &mut Recorder<'_>, inv_tau: f32) -> Result<()> {
-        self.launch(rec, "loss_rows", 0, self.z.dims2().0, inv_tau)
+        self.launch(rec, "loss_rows", 0, self.lse.len(), inv_tau)
     }
 }
 

@@ -139,7 +139,9 @@ pub(crate) struct GemmParams {
     beta: f32,
     a_offset: u32,
     c_offset: u32,
-    _pad: u32,
+    lda: u32,
+    ldc: u32,
+    _pad: [u32; 3],
 }
 
 #[repr(C)]
@@ -149,10 +151,13 @@ struct PackParams {
     k: u32,
     total: u32,
     offset: u32,
+    ld: u32,
+    _pad: [u32; 3],
 }
 
-/// The size of one product and where op(A) and C start inside their tensors (in elements): a GEMM over
-/// a window of rows of larger tensors, as the chunked convolution passes record.
+/// The size of one product, where op(A) and C start inside their tensors (in elements) and how far apart
+/// their rows are: a GEMM over a window of rows of larger tensors (the chunked convolution passes) or over
+/// a block of columns of a wider matrix (InfoNCE's similarity halves).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GemmWindow {
     /// Rows of op(A) and C.
@@ -165,6 +170,17 @@ pub struct GemmWindow {
     pub a_offset: usize,
     /// First element of C.
     pub c_offset: usize,
+    /// Stride between stored rows of A (`None`: dense, K, or M when A is transposed).
+    pub lda: Option<usize>,
+    /// Stride between rows of C (`None`: dense, N).
+    pub ldc: Option<usize>,
+}
+
+impl GemmWindow {
+    /// A dense m×n×k product starting at the first element of A and C.
+    pub fn dense(m: usize, n: usize, k: usize) -> Self {
+        Self { m, n, k, a_offset: 0, c_offset: 0, lda: None, ldc: None }
+    }
 }
 
 /// Shape and scaling of one GEMM call.
@@ -247,7 +263,7 @@ impl Gemm {
         c: &Tensor,
     ) -> Result<()> {
         let (m, n, k) = self.dims(a, b, c);
-        self.record_window_variant(rec, variant, a, b, c, GemmWindow { m, n, k, a_offset: 0, c_offset: 0 })
+        self.record_window_variant(rec, variant, a, b, c, GemmWindow::dense(m, n, k))
     }
 
     /// Records the GEMM on a window of A and C (see [`GemmWindow`]) with the device's preferred variant.
@@ -276,13 +292,18 @@ impl Gemm {
         c: &Tensor,
         w: GemmWindow,
     ) -> Result<()> {
-        let GemmWindow { m, n, k, a_offset, c_offset } = w;
-        assert!(a_offset + m * k <= a.len(), "gemm: A {a:?} has no {m}x{k} window at {a_offset}");
-        assert!(k * n <= b.len(), "gemm: B {b:?} is smaller than {k}x{n}");
-        assert!(c_offset + m * n <= c.len(), "gemm: C {c:?} has no {m}x{n} window at {c_offset}");
+        let GemmWindow { m, n, k, a_offset, c_offset, .. } = w;
         if m == 0 || n == 0 {
             return Ok(());
         }
+        let (a_rows, a_cols) = if self.trans_a { (k, m) } else { (m, k) };
+        let (lda, ldc) = (self.lda(w), w.ldc.unwrap_or(n));
+        assert!(lda >= a_cols && ldc >= n, "gemm: row strides {lda}, {ldc} below the rows' lengths {a_cols}, {n}");
+        let a_end = if a_rows == 0 { 0 } else { a_offset + (a_rows - 1) * lda + a_cols };
+        assert!(a_end <= a.len(), "gemm: A {a:?} has no {m}x{k} window at {a_offset} (row stride {lda})");
+        assert!(k * n <= b.len(), "gemm: B {b:?} is smaller than {k}x{n}");
+        let c_end = c_offset + (m - 1) * ldc + n;
+        assert!(c_end <= c.len(), "gemm: C {c:?} has no {m}x{n} window at {c_offset} (row stride {ldc})");
         let params = self.params(w);
         let gpu = rec.gpu();
         if variant == GemmVariant::Subgroup8
@@ -290,15 +311,21 @@ impl Gemm {
         {
             let pa = gpu.scratch("gemm.panel_a", &[mb * PANEL * k])?;
             let pb = gpu.scratch("gemm.panel_b", &[nb * PANEL * k])?;
-            pack(rec, a, a_offset, &pa, m, k, self.trans_a)?;
+            pack(rec, a, (a_offset, lda), &pa, m, k, self.trans_a)?;
             // op(B) (K, N) is packed as an (N, K) matrix: stored (K, N) is then the transposed read.
-            pack(rec, b, 0, &pb, n, k, !self.trans_b)?;
+            let ldb = if self.trans_b { k } else { n };
+            pack(rec, b, (0, ldb), &pb, n, k, !self.trans_b)?;
             return record_sg8_main(rec, &pa, &pb, c, params, (mb, nb));
         }
         let key = GemmKey { variant: GemmVariant::Tiled, trans_a: self.trans_a, trans_b: self.trans_b };
         let kernel = gpu.kernel(&key)?;
         let groups = [n.div_ceil(64) as u32, m.div_ceil(64) as u32, 1];
         rec.dispatch(&kernel, &[a, b, c], &params, groups)
+    }
+
+    /// The row stride of A on a window.
+    fn lda(&self, w: GemmWindow) -> usize {
+        w.lda.unwrap_or(if self.trans_a { w.m } else { w.k })
     }
 
     /// The uniform block of this product on a window (for kernels that feed the packed main loop
@@ -312,7 +339,9 @@ impl Gemm {
             beta: self.beta,
             a_offset: w.a_offset as u32,
             c_offset: w.c_offset as u32,
-            _pad: 0,
+            lda: self.lda(w) as u32,
+            ldc: w.ldc.unwrap_or(w.n) as u32,
+            _pad: [0; 3],
         }
     }
 }
@@ -343,12 +372,12 @@ pub(crate) fn record_sg8_main(
 /// Rows (of A) and columns (of B) per packed panel: the sg8 kernel's block.
 pub(crate) const PANEL: usize = 64;
 
-/// Packs a (rows, k) matrix that starts `offset` elements into `src`, stored transposed when `trans`,
-/// into zero-padded 64-row panels.
+/// Packs a (rows, k) matrix that starts `offset` elements into `src` with stored rows `ld` apart, stored
+/// transposed when `trans`, into zero-padded 64-row panels.
 pub(crate) fn pack(
     rec: &mut Recorder<'_>,
     src: &Tensor,
-    offset: usize,
+    (offset, ld): (usize, usize),
     dst: &Tensor,
     rows: usize,
     k: usize,
@@ -357,6 +386,13 @@ pub(crate) fn pack(
     let gpu = rec.gpu();
     let kernel = gpu.kernel(&PackKey { trans })?;
     let total = dst.len();
-    let params = PackParams { rows: rows as u32, k: k as u32, total: total as u32, offset: offset as u32 };
+    let params = PackParams {
+        rows: rows as u32,
+        k: k as u32,
+        total: total as u32,
+        offset: offset as u32,
+        ld: ld as u32,
+        _pad: [0; 3],
+    };
     rec.dispatch(&kernel, &[src, dst], &params, workgroups_1d(gpu, total.div_ceil(256)))
 }
