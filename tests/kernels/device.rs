@@ -96,3 +96,28 @@ fn allocations_past_the_memory_budget_are_refused_with_the_sizes() {
     rec.submit().unwrap();
     assert!(g.empty(&[150_000]).is_ok());
 }
+
+#[test]
+fn a_profiled_recording_times_each_dispatch_by_kernel() {
+    let g = gpu();
+    if !g.profile_next_recording() {
+        // Adapters without timestamps inside passes report no profile; lavapipe has them.
+        assert!(!g.features().contains(tandem::gpu::wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES));
+        return;
+    }
+    let (a, b, c) = (up(&[64, 64], &[1.0; 4096]), up(&[64, 64], &[1.0; 4096]), g.empty(&[64, 64]).unwrap());
+    let mut rec = Recorder::new(g);
+    Gemm::nn().record(&mut rec, &a, &b, &c).unwrap();
+    Gemm::nt().record(&mut rec, &a, &b, &c).unwrap();
+    let dispatches = rec.dispatches();
+    rec.submit().unwrap();
+    let profile = g.take_profile().unwrap().expect("the armed recording was profiled");
+    assert_eq!(profile.len(), dispatches);
+    assert!(profile.iter().all(|(k, ms)| k.starts_with("gemm") && *ms >= 0.0), "{profile:?}");
+    assert!(profile.iter().map(|(_, ms)| ms).sum::<f64>() > 0.0, "{profile:?}");
+    // Only the armed recording is profiled.
+    let mut rec = Recorder::new(g);
+    Gemm::nn().record(&mut rec, &a, &b, &c).unwrap();
+    rec.submit().unwrap();
+    assert!(g.take_profile().unwrap().is_none());
+}

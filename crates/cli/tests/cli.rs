@@ -458,6 +458,12 @@ fn bench_step_prints_the_documented_json() {
         assert!(!v[key].is_null(), "missing {key}: {v}");
     }
     assert!(v["gflops"].as_f64().unwrap() > 0.0 && v["peak_device_bytes"].as_u64().unwrap() > 0, "{v}");
+    // Per-family shares of device time (lavapipe writes timestamps inside passes): they sum to one.
+    let f = &v["time_fractions"];
+    let families = ["gemm", "normalisation", "activation", "energy", "optimizer", "other"];
+    let sum: f64 = families.iter().map(|k| f[*k].as_f64().unwrap_or_else(|| panic!("missing {k}: {v}"))).sum();
+    assert!((sum - 1.0).abs() < 1e-9 && f["gemm"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(f["dispatches"].as_u64().unwrap() > 10, "{v}");
 }
 
 #[test]

@@ -91,6 +91,8 @@ pub struct Gpu {
     pub(crate) stats: Counters,
     device_error: Arc<Mutex<Option<String>>>,
     pub(crate) memory_budget: Option<MemoryBudget>,
+    /// Per-thread profiles: armed (false) or submitted and waiting to be read (true).
+    pub(crate) profiles: Mutex<HashMap<std::thread::ThreadId, (crate::profiler::ProfileSlot, bool)>>,
 }
 
 /// How many wgpu objects the device layer has created: a steady-state training step must add none.
@@ -244,6 +246,7 @@ impl Gpu {
             stats: Counters::default(),
             device_error,
             memory_budget,
+            profiles: Mutex::default(),
         })
     }
 

@@ -11,6 +11,7 @@
 mod context;
 mod error;
 mod kernel;
+mod profiler;
 mod readback;
 mod recorder;
 mod tensor;

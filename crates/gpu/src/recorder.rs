@@ -5,6 +5,7 @@
 use crate::context::{Counters, Gpu};
 use crate::error::{GpuError, Result};
 use crate::kernel::Kernel;
+use crate::profiler::ProfileSlot;
 use crate::tensor::Tensor;
 use crate::timer::GpuTimer;
 
@@ -14,6 +15,7 @@ pub struct Recorder<'g> {
     encoder: wgpu::CommandEncoder,
     pass: Option<wgpu::ComputePass<'static>>,
     timer: Option<&'g GpuTimer>,
+    profile: Option<ProfileSlot>,
     dispatches: usize,
     passes: usize,
 }
@@ -37,7 +39,8 @@ impl<'g> Recorder<'g> {
     /// A new, empty recording.
     pub fn new(gpu: &'g Gpu) -> Self {
         let encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tandem") });
-        Self { gpu, encoder, pass: None, timer: None, dispatches: 0, passes: 0 }
+        let profile = gpu.take_armed_profile();
+        Self { gpu, encoder, pass: None, timer: None, profile, dispatches: 0, passes: 0 }
     }
 
     /// A new recording whose compute work is timed by `timer`, from the start of its first compute pass to
@@ -98,10 +101,18 @@ impl<'g> Recorder<'g> {
             return Ok(());
         }
         let bind_group = self.bind_group(kernel, tensors, bytemuck::bytes_of(params));
-        let pass = self.pass();
+        self.pass();
+        let pass = self.pass.as_mut().expect("opened above");
+        let queries = self.profile.as_mut().and_then(|p| p.next(&kernel.key));
+        if let Some((set, i)) = queries {
+            pass.write_timestamp(set, i);
+        }
         pass.set_pipeline(&kernel.pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        if let Some((set, i)) = queries {
+            pass.write_timestamp(set, i + 1);
+        }
         self.dispatches += 1;
         Ok(())
     }
@@ -153,7 +164,13 @@ impl<'g> Recorder<'g> {
         if let Some(timer) = self.timer {
             timer.resolve(&mut self.encoder);
         }
+        if let Some(profile) = &self.profile {
+            profile.resolve(&mut self.encoder);
+        }
         let index = self.gpu.submit(self.encoder);
+        if let Some(profile) = self.profile.take() {
+            self.gpu.submitted_profile(profile);
+        }
         self.gpu.check_device_error()?;
         Ok(index)
     }

@@ -54,6 +54,47 @@ fn step_flops(trainer: &Trainer<'_>, batch: usize) -> f64 {
     (3.0 * forward - skipped) * batch as f64 * views
 }
 
+/// The kernel family a kernel (by its key) belongs to: `gemm` (with its operand packing and the
+/// convolutions' im2col/col2im staging), `normalisation`, `activation`, `energy`, `optimizer`, or `other`
+/// (augmentation, bias, reductions, pooling, vector updates).
+pub fn kernel_family(kernel: &str) -> &'static str {
+    if kernel.starts_with("gemm") || kernel.starts_with("im2col") || kernel.starts_with("conv_col2im") {
+        "gemm"
+    } else if ["batch_norm", "layer_norm", "l2_normalize"].iter().any(|k| kernel.contains(k)) {
+        "normalisation"
+    } else if kernel.contains("relu") || kernel.contains("gelu") {
+        "activation"
+    } else if kernel.starts_with("energy") {
+        "energy"
+    } else if kernel.starts_with("optim") {
+        "optimizer"
+    } else {
+        "other"
+    }
+}
+
+/// One more step with every dispatch timed: the share of device time per kernel family, with the
+/// dispatch count and the profiled milliseconds; `null` where the adapter cannot time inside passes.
+fn profile_fractions(gpu: &tandem_gpu::Gpu, trainer: &mut Trainer<'_>) -> Result<serde_json::Value> {
+    if !gpu.profile_next_recording() {
+        return Ok(serde_json::Value::Null);
+    }
+    trainer.step()?;
+    trainer.finish()?;
+    let Some(times) = gpu.take_profile()? else {
+        return Ok(serde_json::Value::Null);
+    };
+    let total: f64 = times.iter().map(|(_, ms)| ms).sum();
+    let mut by_family = serde_json::Map::new();
+    for family in ["gemm", "normalisation", "activation", "energy", "optimizer", "other"] {
+        let ms: f64 = times.iter().filter(|(k, _)| kernel_family(k) == family).map(|(_, ms)| ms).sum();
+        by_family.insert(family.into(), json!(if total > 0.0 { ms / total } else { 0.0 }));
+    }
+    by_family.insert("dispatches".into(), json!(times.len()));
+    by_family.insert("profiled_ms".into(), json!(total));
+    Ok(serde_json::Value::Object(by_family))
+}
+
 /// Runs the benchmark.
 pub fn run(args: &StepBenchArgs) -> Result<()> {
     let opened = args.data.open()?;
@@ -104,11 +145,13 @@ pub fn run(args: &StepBenchArgs) -> Result<()> {
     let pairs_per_s = (args.steps * batch) as f64 / secs;
     let gflops = step_flops(&trainer, batch) / (step_ms * 1e-3) / 1e9;
     let peak = gpu.allocated_bytes() - before;
+    let fractions = profile_fractions(&gpu, &mut trainer)?;
     let out = json!({
         "preset": args.preset, "method": config.method, "encoder": config.encoder, "projector": config.projector,
         "optimizer": config.optimizer, "batch_size": batch, "steps": args.steps,
         "pairs_per_s": pairs_per_s, "step_ms": step_ms, "gflops": gflops, "data_wait_fraction": wait,
         "peak_device_bytes": peak, "last_loss": reports.last().map(|r| r.loss), "adapter": gpu.describe(),
+        "time_fractions": fractions,
     });
     emit(args.json, &out, || {
         format!(
