@@ -1,5 +1,5 @@
 // Squared norms for gradient clipping, the NaN check and LARS, each reduced by one workgroup of 256
-// threads (strided partial sums, then a tree: deterministic).
+// threads (strided partial sums over vec4s, then a tree: deterministic).
 //   sumsq:      stats[slot] = sum g^2                                  (raw gradient of one parameter)
 //   clip:       stats[0] = max_norm > 0 ? min(1, max_norm / (sqrt(sum of stats[first .. first + count])
 //               + 1e-6)) : 1                                           (PyTorch's clip_grad_norm_)
@@ -17,8 +17,8 @@ struct Params {
     _pad1: u32,
 }
 
-@group(0) @binding(0) var<storage, read> w: array<f32>;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(0) var<storage, read> w: array<vec4<f32>>;  // read four elements at a time
+@group(0) @binding(1) var<storage, read> g: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -36,11 +36,18 @@ fn reduce(t: u32) {
     }
 }
 
+// Vec4 i with its lanes past `len` zeroed.
+fn masked(x: vec4<f32>, i: u32) -> vec4<f32> {
+    let live = vec4(4u * i, 4u * i + 1u, 4u * i + 2u, 4u * i + 3u) < vec4(p.len);
+    return select(vec4(0.0), x, live);
+}
+
 @compute @workgroup_size(256)
 fn sumsq(@builtin(local_invocation_index) t: u32) {
     var s = 0.0;
-    for (var i = t; i < p.len; i += 256u) {
-        s += g[i] * g[i];
+    for (var i = t; 4u * i < p.len; i += 256u) {
+        let x = masked(g[i], i);
+        s += dot(x, x);
     }
     partial[t] = s;
     partial2[t] = 0.0;
@@ -73,10 +80,11 @@ fn lars_norms(@builtin(local_invocation_index) t: u32) {
     let c = stats[0];
     var sw = 0.0;
     var su = 0.0;
-    for (var i = t; i < p.len; i += 256u) {
-        let u = c * g[i] + p.wd * w[i];
-        sw += w[i] * w[i];
-        su += u * u;
+    for (var i = t; 4u * i < p.len; i += 256u) {
+        let wi = masked(w[i], i);
+        let u = c * masked(g[i], i) + p.wd * wi;
+        sw += dot(wi, wi);
+        su += dot(u, u);
     }
     partial[t] = sw;
     partial2[t] = su;

@@ -73,6 +73,17 @@ fn axpy_and_scale_match_reference() {
 }
 
 #[test]
+fn vector_kernels_leave_the_rest_of_a_longer_buffer_alone() {
+    // Four elements per thread: a 7-element prefix of a 12-element buffer must keep elements 7..12.
+    let (x, y) = ((0..12).map(|i| i as f32).collect::<Vec<_>>(), vec![100.0f32; 12]);
+    let (tx, ty) = (up(&[12], &x), up(&[12], &y));
+    run(|rec| axpy::axpy(rec, 2.0, &tx.prefix(&[7]), &ty.prefix(&[7])));
+    let got = down(&ty);
+    let want: Vec<f64> = (0..12).map(|i| if i < 7 { 100.0 + 2.0 * i as f64 } else { 100.0 }).collect();
+    assert_close("axpy on a prefix", &got, &want, 0.0, 0.0);
+}
+
+#[test]
 fn axpy_near_the_storage_binding_limit() {
     let g = gpu();
     // The largest f32 length one binding takes, less a ragged tail; capped so a GPU with a huge limit

@@ -21,12 +21,12 @@ fn key(entry: &'static str) -> EntryKey {
 #[track_caller]
 pub fn axpy(rec: &mut Recorder<'_>, alpha: f32, x: &Tensor, y: &Tensor) -> Result<()> {
     same_len("axpy", x, y);
-    key("axpy").launch(rec, &[x, y], &Params { len: x.len() as u32, alpha, _pad: [0; 2] }, x.len(), 256)
+    key("axpy").launch(rec, &[x, y], &Params { len: x.len() as u32, alpha, _pad: [0; 2] }, x.len().div_ceil(4), 256)
 }
 
 /// `y = alpha * x`. Its backward is itself: `dx = alpha * dy`.
 #[track_caller]
 pub fn scale(rec: &mut Recorder<'_>, alpha: f32, x: &Tensor, y: &Tensor) -> Result<()> {
     same_len("scale", x, y);
-    key("scale").launch(rec, &[x, y], &Params { len: x.len() as u32, alpha, _pad: [0; 2] }, x.len(), 256)
+    key("scale").launch(rec, &[x, y], &Params { len: x.len() as u32, alpha, _pad: [0; 2] }, x.len().div_ceil(4), 256)
 }

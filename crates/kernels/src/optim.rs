@@ -140,7 +140,7 @@ pub fn update(rec: &mut Recorder<'_>, rule: &Update, t: &UpdateTensors<'_>, deca
             "lars"
         }
     };
-    update_key(entry).launch(rec, &[t.w, t.grad, t.m, t.v, t.sched, t.stats], &h, t.w.len(), 256)
+    update_key(entry).launch(rec, &[t.w, t.grad, t.m, t.v, t.sched, t.stats], &h, t.w.len().div_ceil(4), 256)
 }
 
 /// Records `target = tau * target + (1 - tau) * online`, tau = `sched[3]`; `scratch` is two tensors of
@@ -155,7 +155,13 @@ pub fn ema(
 ) -> Result<()> {
     assert_eq!(target.len(), online.len(), "ema: target and online differ in length");
     let h = Hyper::new(target.len());
-    update_key("ema").launch(rec, &[target, online, scratch[0], scratch[1], sched, stats], &h, target.len(), 256)
+    update_key("ema").launch(
+        rec,
+        &[target, online, scratch[0], scratch[1], sched, stats],
+        &h,
+        target.len().div_ceil(4),
+        256,
+    )
 }
 
 fn norms(len: usize, slot: usize) -> NormParams {

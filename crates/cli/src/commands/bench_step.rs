@@ -92,6 +92,18 @@ fn profile_fractions(gpu: &tandem_gpu::Gpu, trainer: &mut Trainer<'_>) -> Result
     }
     by_family.insert("dispatches".into(), json!(times.len()));
     by_family.insert("profiled_ms".into(), json!(total));
+    // The kernels that take the most device time: [kernel, ms, dispatches], largest first.
+    let mut per_kernel: std::collections::BTreeMap<&str, (f64, usize)> = Default::default();
+    for (k, ms) in &times {
+        let e = per_kernel.entry(k).or_default();
+        *e = (e.0 + ms, e.1 + 1);
+    }
+    let mut top: Vec<_> = per_kernel.into_iter().collect();
+    top.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
+    by_family.insert(
+        "top_kernels".into(),
+        json!(top.iter().take(8).map(|(k, (ms, n))| json!([k, ms, n])).collect::<Vec<_>>()),
+    );
     Ok(serde_json::Value::Object(by_family))
 }
 
