@@ -97,5 +97,73 @@ mod mlp {
     }
 }
 
-criterion_group!(benches, gemm::bench, elementwise::bench, mlp::bench);
+mod conv2d {
+    use super::*;
+    use tandem::kernels::conv2d::{Conv2d, Conv2dShape, Layout};
+
+    pub fn bench(c: &mut Criterion) {
+        let mut group = c.benchmark_group("conv2d");
+        group.sample_size(10).measurement_time(Duration::from_secs(5));
+        // ResNet-18's second stage at batch 8: 3×3, 128 → 128 channels, 16×16.
+        let s = Conv2dShape {
+            batch: 8,
+            c_in: 128,
+            h: 16,
+            w: 16,
+            c_out: 128,
+            kh: 3,
+            kw: 3,
+            stride: 1,
+            pad: 1,
+            input: Layout::Nhwc,
+        };
+        let conv = Conv2d::new(gpu(), s);
+        let (x, w) = (filled(&[s.input_len()]), filled(&[s.c_out, s.k()]));
+        let (y, dy, dx, dw) = (
+            filled(&[s.positions(), s.c_out]),
+            filled(&[s.positions(), s.c_out]),
+            filled(&[s.input_len()]),
+            filled(&[s.c_out, s.k()]),
+        );
+        group.throughput(Throughput::Elements(s.flops() as u64));
+        group.bench_function(BenchmarkId::new("forward", "128x16x16/b8"), |bench| {
+            bench.iter_custom(|iters| device_time(iters, &|rec| conv.forward(rec, &x, &w, &y)))
+        });
+        group.bench_function(BenchmarkId::new("backward_data", "128x16x16/b8"), |bench| {
+            bench.iter_custom(|iters| device_time(iters, &|rec| conv.backward_data(rec, &dy, &w, &dx, false)))
+        });
+        group.bench_function(BenchmarkId::new("backward_weight", "128x16x16/b8"), |bench| {
+            bench.iter_custom(|iters| device_time(iters, &|rec| conv.backward_weight(rec, &x, &dy, &dw)))
+        });
+        group.finish();
+    }
+}
+
+mod optimizer {
+    use super::*;
+    use tandem::kernels::optim::{Update, UpdateTensors, update};
+
+    pub fn bench(c: &mut Criterion) {
+        let mut group = c.benchmark_group("optimizer");
+        group.sample_size(10).measurement_time(Duration::from_secs(2));
+        let n = 1 << 22;
+        let (w, g, m, v) = (filled(&[n]), filled(&[n]), filled(&[n]), filled(&[n]));
+        let (sched, stats) = (filled(&[4]), gpu().upload(&[4], &[1.0, 0.0, 0.0, 0.0]).unwrap());
+        let t = UpdateTensors { w: &w, grad: &g, m: &m, v: &v, sched: &sched, stats: &stats };
+        let rules = [
+            ("sgd", Update::Sgd { momentum: 0.9, nesterov: false, weight_decay: 1e-4 }, 20),
+            ("adamw", Update::AdamW { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 1e-4 }, 28),
+        ];
+        for (name, rule, bytes_per_element) in rules {
+            // Bytes moved per element: every state read and written once, the gradient read.
+            group.throughput(Throughput::Bytes(bytes_per_element * n as u64));
+            group.bench_function(BenchmarkId::new(name, n), |bench| {
+                bench.iter_custom(|iters| device_time(iters, &|rec| update(rec, &rule, &t, true, 0)))
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, gemm::bench, elementwise::bench, mlp::bench, conv2d::bench, optimizer::bench);
 criterion_main!(benches);
