@@ -61,12 +61,8 @@ fn argmax(img: u32, oy: u32, ox: u32, ch: u32) -> u32 {
     return at;
 }
 
-@compute @workgroup_size(256)
-fn max_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let t = flat(gid, nwg);
-    if t >= p.total {
-        return;
-    }
+// The gradient of input element t: the sum over the windows covering it of what each passes to it.
+fn gathered(t: u32, take_max: bool) -> f32 {
     let ch = t % p.c;
     let ix = (t / p.c) % p.w;
     let iy = (t / (p.c * p.w)) % p.h;
@@ -76,31 +72,29 @@ fn max_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     var sum = 0.0;
     for (var oy = ry.x; oy < ry.y; oy++) {
         for (var ox = rx.x; ox < rx.y; ox++) {
-            if argmax(img, oy, ox, ch) == t {
+            if !take_max || argmax(img, oy, ox, ch) == t {
                 sum += dy[((img * p.oh + oy) * p.ow + ox) * p.c + ch];
             }
         }
     }
-    dx[t] = sum;
+    if take_max {
+        return sum;
+    }
+    return sum / f32(p.kh * p.kw);
+}
+
+@compute @workgroup_size(256)
+fn max_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = flat(gid, nwg);
+    if t < p.total {
+        dx[t] = gathered(t, true);
+    }
 }
 
 @compute @workgroup_size(256)
 fn avg_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let t = flat(gid, nwg);
-    if t >= p.total {
-        return;
+    if t < p.total {
+        dx[t] = gathered(t, false);
     }
-    let ch = t % p.c;
-    let ix = (t / p.c) % p.w;
-    let iy = (t / (p.c * p.w)) % p.h;
-    let img = t / (p.c * p.w * p.h);
-    let ry = covering(iy, p.kh, p.oh);
-    let rx = covering(ix, p.kw, p.ow);
-    var sum = 0.0;
-    for (var oy = ry.x; oy < ry.y; oy++) {
-        for (var ox = rx.x; ox < rx.y; ox++) {
-            sum += dy[((img * p.oh + oy) * p.ow + ox) * p.c + ch];
-        }
-    }
-    dx[t] = sum / f32(p.kh * p.kw);
 }

@@ -27,48 +27,43 @@ fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return gid.y * nwg.x * 256u + gid.x;
 }
 
-@compute @workgroup_size(256)
-fn max_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let t = flat(gid, nwg);
-    if t >= p.total {
-        return;
-    }
+// The window of output element t reduced by max (padding excluded) or by the mean (padding counted).
+fn pooled(t: u32, take_max: bool) -> f32 {
     let ch = t % p.c;
     let ox = (t / p.c) % p.ow;
     let oy = (t / (p.c * p.ow)) % p.oh;
     let img = t / (p.c * p.ow * p.oh);
     var best = -3.4028235e38;
-    for (var ky = 0u; ky < p.kh; ky++) {
-        let iy = i32(oy * p.stride + ky) - i32(p.pad);
-        for (var kx = 0u; kx < p.kw; kx++) {
-            let ix = i32(ox * p.stride + kx) - i32(p.pad);
-            if iy >= 0 && ix >= 0 && iy < i32(p.h) && ix < i32(p.w) {
-                best = max(best, x[((img * p.h + u32(iy)) * p.w + u32(ix)) * p.c + ch]);
-            }
-        }
-    }
-    y[t] = best;
-}
-
-@compute @workgroup_size(256)
-fn avg_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let t = flat(gid, nwg);
-    if t >= p.total {
-        return;
-    }
-    let ch = t % p.c;
-    let ox = (t / p.c) % p.ow;
-    let oy = (t / (p.c * p.ow)) % p.oh;
-    let img = t / (p.c * p.ow * p.oh);
     var sum = 0.0;
     for (var ky = 0u; ky < p.kh; ky++) {
         let iy = i32(oy * p.stride + ky) - i32(p.pad);
         for (var kx = 0u; kx < p.kw; kx++) {
             let ix = i32(ox * p.stride + kx) - i32(p.pad);
             if iy >= 0 && ix >= 0 && iy < i32(p.h) && ix < i32(p.w) {
-                sum += x[((img * p.h + u32(iy)) * p.w + u32(ix)) * p.c + ch];
+                let v = x[((img * p.h + u32(iy)) * p.w + u32(ix)) * p.c + ch];
+                best = max(best, v);
+                sum += v;
             }
         }
     }
-    y[t] = sum / f32(p.kh * p.kw);
+    if take_max {
+        return best;
+    }
+    return sum / f32(p.kh * p.kw);
+}
+
+@compute @workgroup_size(256)
+fn max_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = flat(gid, nwg);
+    if t < p.total {
+        y[t] = pooled(t, true);
+    }
+}
+
+@compute @workgroup_size(256)
+fn avg_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = flat(gid, nwg);
+    if t < p.total {
+        y[t] = pooled(t, false);
+    }
 }
