@@ -394,5 +394,6 @@ pub(crate) fn pack(
         ld: ld as u32,
         _pad: [0; 3],
     };
-    rec.dispatch(&kernel, &[src, dst], &params, workgroups_1d(gpu, total.div_ceil(256)))
+    // Four packed elements per thread (`total` is a multiple of 64).
+    rec.dispatch(&kernel, &[src, dst], &params, workgroups_1d(gpu, total.div_ceil(4 * 256)))
 }
