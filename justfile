@@ -24,3 +24,8 @@ fmt:
 bench:
     cargo bench --bench kernels
     benches/gemm_sweep.sh
+
+# The mlp-a step in PyTorch on the CPU next to tandem's, in one run (needs `pip install torch`).
+compare-pytorch:
+    cargo build --release --bin tandem
+    benches/pytorch_step.py
