@@ -6,7 +6,7 @@
 //   1: 64-position panels [ceil(rows/64)][K][64], the packed A of the sg8 GEMM (forward: col · Wᵀ);
 //   2: 64-column panels [ceil(K/64)][rows][64], the packed B of the sg8 GEMM (weight grad: dYᵀ · col).
 // Padded panel entries are zero. The input is NCHW (images straight from the augmentation) or NHWC
-// (every activation inside a network). One thread per written element, flat index folded into 2-D.
+// (every activation inside a network). Flat thread index folded into 2-D.
 
 override MODE: u32 = 0u;
 
@@ -30,7 +30,7 @@ struct Geometry {
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> g: Geometry;
 
 fn input_index(img: u32, ci: u32, iy: u32, ix: u32) -> u32 {
@@ -57,25 +57,36 @@ fn element(r: u32, kc: u32) -> f32 {
     return x[input_index(img, ci, u32(iy), u32(ix))];
 }
 
+// Written element t of the layout MODE.
+fn at(t: u32) -> f32 {
+    if t >= g.total {
+        return 0.0;
+    }
+    if MODE == 0u {
+        return element(t / g.k, t % g.k);
+    }
+    if MODE == 1u {
+        let r = (t / 64u / g.k) * 64u + t % 64u;
+        if r < g.rows {
+            return element(r, (t / 64u) % g.k);
+        }
+        return 0.0;
+    }
+    let kc = (t / 64u / g.rows) * 64u + t % 64u;
+    if kc < g.k {
+        return element((t / 64u) % g.rows, kc);
+    }
+    return 0.0;
+}
+
+// One thread per four written elements, stored as one vec4 (the staging buffer is padded to 16 bytes, so
+// the last vec4 of a plain window may run past `total` into scratch space).
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let t = gid.y * nwg.x * 256u + gid.x;
+    let q = gid.y * nwg.x * 256u + gid.x;
+    let t = 4u * q;
     if t >= g.total {
         return;
     }
-    var v = 0.0;
-    if MODE == 0u {
-        v = element(t / g.k, t % g.k);
-    } else if MODE == 1u {
-        let r = (t / 64u / g.k) * 64u + t % 64u;
-        if r < g.rows {
-            v = element(r, (t / 64u) % g.k);
-        }
-    } else {
-        let kc = (t / 64u / g.rows) * 64u + t % 64u;
-        if kc < g.k {
-            v = element((t / 64u) % g.rows, kc);
-        }
-    }
-    dst[t] = v;
+    dst[q] = vec4(at(t), at(t + 1u), at(t + 2u), at(t + 3u));
 }

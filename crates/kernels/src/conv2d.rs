@@ -231,7 +231,8 @@ impl Conv2d {
         let kernel = gpu.kernel(&Im2colKey { mode: layout as u32 })?;
         let total = dst.len();
         let params = self.geometry(win.0, win.1, total);
-        rec.dispatch(&kernel, &[x, dst], &params, workgroups_1d(gpu, total.div_ceil(256)))
+        // Four elements per thread; `dst` is a staging buffer, padded to whole vec4s.
+        rec.dispatch(&kernel, &[x, dst], &params, workgroups_1d(gpu, total.div_ceil(4 * 256)))
     }
 
     #[track_caller]
