@@ -504,3 +504,20 @@ fn a_run_larger_than_the_device_memory_is_refused_before_it_starts() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("TANDEM_DEVICE_MEMORY=lots: expected bytes"), "{}", stderr(&out));
 }
+
+#[test]
+fn bench_conv2d_prints_each_pass_against_the_gemm() {
+    let args = ["bench", "conv2d", "--batch", "2", "--c-in", "3", "--c-out", "5", "--size", "7", "--stride", "2"];
+    let out = tandem(&[&args[..], &["--warmup", "0", "--iters", "1", "--json"]].concat(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for pass in ["forward", "backward_data", "backward_weight"] {
+        for key in ["gflops", "gemm_gflops", "ratio_to_gemm"] {
+            assert!(v["passes"][pass][key].as_f64().is_some_and(|x| x > 0.0), "{pass}.{key}: {v}");
+        }
+    }
+    assert_eq!(v["gemm_m_n_k"], serde_json::json!([2 * 4 * 4, 5, 27]), "{v}");
+    let out = tandem(&["bench", "conv2d", "--kernel", "9", "--size", "3", "--pad", "0"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("larger than the padded input"), "{}", stderr(&out));
+}
