@@ -104,12 +104,12 @@ fn check(arch: CnnArch, input: (usize, usize, usize), n: usize, seed: u64) {
         "{what} reference dx: {analytic} vs {numeric}"
     );
     let flat = |net: &rcnn::Cnn| -> Vec<f64> {
-        units(net).iter().flat_map(|u| [&u.weight, &u.gamma, &u.beta]).flatten().copied().collect()
+        net.units().iter().flat_map(|u| [&u.weight, &u.gamma, &u.beta]).flatten().copied().collect()
     };
     let rebuilt = |v: &[f64]| {
         let mut out = net.clone();
         let mut at = 0;
-        for u in units_mut(&mut out) {
+        for u in out.units_mut() {
             for t in [&mut u.weight, &mut u.gamma, &mut u.beta] {
                 let len = t.len();
                 t.copy_from_slice(&v[at..at + len]);
@@ -145,24 +145,6 @@ fn assert_relative(name: &str, what: &str, got: &[f32], want: &[f64]) {
     let err: f64 = got.iter().zip(want).map(|(&a, b)| (f64::from(a) - b).powi(2)).sum::<f64>().sqrt();
     let norm: f64 = want.iter().map(|b| b * b).sum::<f64>().sqrt();
     assert!(err <= 3e-2 * norm.max(1e-6), "{what} {name}: |got - want| = {err:.3e}, |want| = {norm:.3e}");
-}
-
-fn units(net: &rcnn::Cnn) -> Vec<&rcnn::Unit> {
-    let mut out: Vec<&rcnn::Unit> = net.stem.iter().collect();
-    for b in &net.blocks {
-        out.extend([&b.conv1, &b.conv2]);
-        out.extend(&b.downsample);
-    }
-    out
-}
-
-fn units_mut(net: &mut rcnn::Cnn) -> Vec<&mut rcnn::Unit> {
-    let mut out: Vec<&mut rcnn::Unit> = net.stem.iter_mut().collect();
-    for b in &mut net.blocks {
-        out.extend([&mut b.conv1, &mut b.conv2]);
-        out.extend(&mut b.downsample);
-    }
-    out
 }
 
 #[test]

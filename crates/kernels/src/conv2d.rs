@@ -17,7 +17,9 @@
 //!
 //! Reference: `tandem_reference::conv2d`. Test: `tests/kernels/conv.rs`. Bench: `tandem bench conv2d`.
 
-use tandem_gpu::{Recorder, Result, Tensor, workgroups_1d};
+use std::fmt;
+
+use tandem_gpu::{Gpu, KernelKey, KernelSpec, Recorder, Result, Tensor, workgroups_1d};
 
 use crate::entry::{EntryKey, R, W};
 use crate::gemm::{self, Gemm, GemmVariant, GemmWindow, PANEL};
@@ -146,7 +148,7 @@ enum ColLayout {
 
 /// A staging buffer of `len` elements: a prefix of a per-role scratch buffer whose length is rounded up
 /// to a power of two, so that layers of many shapes share a few buffers.
-fn staging(gpu: &tandem_gpu::Gpu, role: &'static str, len: usize) -> Result<Tensor> {
+fn staging(gpu: &Gpu, role: &'static str, len: usize) -> Result<Tensor> {
     Ok(gpu.scratch(role, &[len.next_power_of_two()])?.prefix(&[len]))
 }
 
@@ -158,15 +160,15 @@ struct Im2colKey {
     mode: u32,
 }
 
-impl std::fmt::Display for Im2colKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for Im2colKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "im2col_mode{}", self.mode)
     }
 }
 
-impl tandem_gpu::KernelKey for Im2colKey {
-    fn spec(&self) -> tandem_gpu::KernelSpec {
-        tandem_gpu::KernelSpec {
+impl KernelKey for Im2colKey {
+    fn spec(&self) -> KernelSpec {
+        KernelSpec {
             file: "conv/im2col.wgsl",
             source: crate::shaders::source("conv/im2col.wgsl"),
             entry: "main",
@@ -178,7 +180,7 @@ impl tandem_gpu::KernelKey for Im2colKey {
 
 impl Conv2d {
     /// The convolution on the device's preferred GEMM variant.
-    pub fn new(gpu: &tandem_gpu::Gpu, shape: Conv2dShape) -> Self {
+    pub fn new(gpu: &Gpu, shape: Conv2dShape) -> Self {
         Self { shape, variant: GemmVariant::for_device(gpu), window_bytes: WINDOW_BYTES }
     }
 
@@ -206,7 +208,7 @@ impl Conv2d {
 
     /// Windows `(first position, positions)` covering every output position: whole images while an
     /// image's im2col fits [`WINDOW_BYTES`] (and a binding), else multiples of 64 positions.
-    fn windows(&self, gpu: &tandem_gpu::Gpu) -> Vec<(usize, usize)> {
+    fn windows(&self, gpu: &Gpu) -> Vec<(usize, usize)> {
         let s = &self.shape;
         // A power of two, so that the rounded-up staging buffers stay within it.
         let binding = gpu.limits().max_storage_buffer_binding_size;

@@ -46,6 +46,28 @@ pub struct Cnn {
     pub gap: Pool2d,
 }
 
+impl Cnn {
+    /// Every unit in parameter order: the stem, then per block conv1, conv2 and the downsample.
+    pub fn units(&self) -> Vec<&Unit> {
+        let mut out: Vec<&Unit> = self.stem.iter().collect();
+        for b in &self.blocks {
+            out.extend([&b.conv1, &b.conv2]);
+            out.extend(&b.downsample);
+        }
+        out
+    }
+
+    /// [`Cnn::units`], mutable.
+    pub fn units_mut(&mut self) -> Vec<&mut Unit> {
+        let mut out: Vec<&mut Unit> = self.stem.iter_mut().collect();
+        for b in &mut self.blocks {
+            out.extend([&mut b.conv1, &mut b.conv2]);
+            out.extend(&mut b.downsample);
+        }
+        out
+    }
+}
+
 /// Gradients of one unit: weight, gamma, beta.
 pub type UnitGrads = (Vec<f64>, Vec<f64>, Vec<f64>);
 

@@ -57,7 +57,7 @@ fn step_flops(trainer: &Trainer<'_>, batch: usize) -> f64 {
 /// The kernel family a kernel (by its key) belongs to: `gemm` (with its operand packing and the
 /// convolutions' im2col/col2im staging), `normalisation`, `activation`, `energy`, `optimizer`, or `other`
 /// (augmentation, bias, reductions, pooling, vector updates).
-pub fn kernel_family(kernel: &str) -> &'static str {
+fn kernel_family(kernel: &str) -> &'static str {
     if kernel.starts_with("gemm") || kernel.starts_with("im2col") || kernel.starts_with("conv_col2im") {
         "gemm"
     } else if ["batch_norm", "layer_norm", "l2_normalize"].iter().any(|k| kernel.contains(k)) {
