@@ -51,6 +51,47 @@ fn a_tensor_over_the_binding_limit_is_refused_before_any_dispatch() {
 }
 
 #[test]
+fn a_tensor_larger_than_a_binding_is_processed_in_row_windows() {
+    let g = gpu();
+    let binding = g.limits().max_storage_buffer_binding_size;
+    // Past the binding limit where that is affordable (lavapipe: 128 MiB); on devices whose bindings are
+    // larger, the same windows at non-zero offsets of a 96 MiB tensor.
+    let d = 1000;
+    let rows = if binding <= 256 << 20 { (binding / 4) as usize / d + 100 } else { (96 << 20) / (4 * d) };
+    let x = g.empty_large(&[rows, d]).unwrap();
+    let y = g.empty_large(&[rows, d]).unwrap();
+    let data: Vec<f32> = (0..rows * d).map(|i| (i % 9973) as f32).collect();
+    g.write(&x, &data);
+    if (rows * d * 4) as u64 > binding {
+        let mut rec = Recorder::new(g);
+        match tandem::kernels::axpy::scale(&mut rec, 2.0, &x, &y) {
+            Err(GpuError::BadLaunch { message, .. }) => assert!(message.contains("row windows"), "{message}"),
+            other => panic!("binding a {rows}x{d} tensor whole: expected BadLaunch, got {other:?}"),
+        }
+    }
+    // Windows of 4096 rows (16 MB), the last one ragged, at offsets far past the first binding's reach.
+    let mut rec = Recorder::new(g);
+    for r0 in (0..rows).step_by(4096) {
+        let r = 4096.min(rows - r0);
+        tandem::kernels::axpy::scale(&mut rec, 2.0, &x.rows(r0, r), &y.rows(r0, r)).unwrap();
+    }
+    rec.submit().unwrap();
+    let got = g.download(&y).unwrap();
+    let bad = got.iter().zip(&data).position(|(g, x)| *g != 2.0 * x);
+    assert_eq!(bad, None, "first wrong element of {rows}x{d}");
+    // A window downloads and copies as its own range.
+    let tail = g.download(&y.rows(4096, 64)).unwrap();
+    assert_eq!(tail[..], got[4096 * d..4160 * d]);
+}
+
+#[test]
+#[should_panic(expected = "multiple of 64")]
+fn a_row_window_must_start_on_an_aligned_row() {
+    let t = gpu().empty(&[100, 3]).unwrap();
+    let _ = t.rows(10, 5);
+}
+
+#[test]
 fn a_repeated_recording_creates_no_wgpu_object() {
     // A device of its own, so that tests running in parallel do not touch its counters.
     let g = tandem::gpu::Gpu::new().expect("device");

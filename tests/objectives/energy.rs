@@ -72,12 +72,23 @@ fn every_objective_matches_reference() {
 
 #[test]
 fn blocked_paths_match_reference() {
-    // Budgets far below a binding force many row blocks (InfoNCE) and column blocks (d×d matrices),
-    // including ragged last blocks.
+    // Budgets far below a binding force many row blocks (InfoNCE), column blocks (d×d matrices) and row
+    // windows of the n×d matrices (as for embeddings larger than a binding), including ragged last ones:
+    // (37, 29): one window, InfoNCE blocks of 25 + 12 rows; (70, 130): windows 64 + 6, column blocks
+    // 64 + 64 + 2; (150, 5): windows 64 + 64 + 22, one-row InfoNCE blocks, column blocks 2 + 2 + 1.
     for obj in all() {
-        check(obj, 37, 29, Some(29 * 10), 500);
+        check(obj, 37, 29, Some(29 * 64), 500);
         check(obj, 70, 130, Some(130 * 64), 501);
+        check(obj, 150, 5, Some(5 * 64), 502);
     }
+}
+
+#[test]
+fn a_budget_below_one_row_window_is_refused() {
+    // Row windows start at multiples of 64 rows; a budget that cannot hold 64 rows of an n×d matrix that
+    // needs windowing is refused with the sizes, not dispatched.
+    let err = Objective::L2.plan_with_block_budget(gpu(), 100, 10, 500).err().expect("refused");
+    assert!(err.to_string().contains("64 rows of 10 columns"), "{err}");
 }
 
 #[test]

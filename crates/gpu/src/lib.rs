@@ -22,6 +22,6 @@ pub use error::{GpuError, Result};
 pub use kernel::{Access, Kernel, KernelKey, KernelSpec};
 pub use readback::ReadbackRing;
 pub use recorder::{Recorder, workgroups_1d};
-pub use tensor::Tensor;
+pub use tensor::{ROW_WINDOW_ALIGN, Tensor};
 pub use timer::GpuTimer;
 pub use wgpu;

@@ -100,6 +100,7 @@ impl<'g> Recorder<'g> {
         if groups.contains(&0) {
             return Ok(());
         }
+        self.check_bindings(kernel, tensors)?;
         let bind_group = self.bind_group(kernel, tensors, bytemuck::bytes_of(params));
         self.pass();
         let pass = self.pass.as_mut().expect("opened above");
@@ -117,14 +118,33 @@ impl<'g> Recorder<'g> {
         Ok(())
     }
 
+    /// Refuses a launch that binds more of a tensor than a storage binding allows (a tensor from
+    /// [`Gpu::empty_large`](crate::Gpu::empty_large) must be bound through row windows).
+    fn check_bindings(&self, kernel: &Kernel, tensors: &[&Tensor]) -> Result<()> {
+        let max = self.gpu.limits().max_storage_buffer_binding_size;
+        for (i, t) in tensors.iter().enumerate() {
+            let bytes = match t.binding_range(max) {
+                (_, Some(size)) => size,
+                (_, None) => t.buffer().size(),
+            };
+            if bytes > max {
+                return Err(GpuError::BadLaunch {
+                    kernel: kernel.key.clone(),
+                    message: format!(
+                        "binding {i} ({t:?}) is {bytes} bytes, over the device's {max}-byte storage binding; \
+                         process it in row windows"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Copies `src` into `dst` (same length), between compute passes.
     #[track_caller]
     pub fn copy(&mut self, src: &Tensor, dst: &Tensor) {
         assert_eq!(src.len(), dst.len(), "copy {src:?} -> {dst:?}");
-        self.pass = None;
-        if !src.is_empty() {
-            self.encoder.copy_buffer_to_buffer(src.buffer(), 0, dst.buffer(), 0, (src.len() * 4) as u64);
-        }
+        self.copy_range(src, 0, dst, 0, src.len());
     }
 
     /// Copies `len` elements from `src` starting at element `src_at` into `dst` starting at `dst_at`,
@@ -136,9 +156,9 @@ impl<'g> Recorder<'g> {
         if len > 0 {
             self.encoder.copy_buffer_to_buffer(
                 src.buffer(),
-                (src_at * 4) as u64,
+                ((src.offset() + src_at) * 4) as u64,
                 dst.buffer(),
-                (dst_at * 4) as u64,
+                ((dst.offset() + dst_at) * 4) as u64,
                 (len * 4) as u64,
             );
         }
@@ -148,14 +168,25 @@ impl<'g> Recorder<'g> {
     pub fn copy_to_buffer(&mut self, src: &Tensor, dst: &wgpu::Buffer, at: u64) {
         self.pass = None;
         if !src.is_empty() {
-            self.encoder.copy_buffer_to_buffer(src.buffer(), 0, dst, at, (src.len() * 4) as u64);
+            self.encoder.copy_buffer_to_buffer(
+                src.buffer(),
+                (src.offset() * 4) as u64,
+                dst,
+                at,
+                (src.len() * 4) as u64,
+            );
         }
     }
 
-    /// Fills `t` with zeros, between compute passes.
+    /// Fills `t` with zeros, between compute passes: the whole buffer for a tensor at its start (a prefix
+    /// clears what follows it too), just the window for a row window.
     pub fn clear(&mut self, t: &Tensor) {
         self.pass = None;
-        self.encoder.clear_buffer(t.buffer(), 0, None);
+        if t.offset() == 0 {
+            self.encoder.clear_buffer(t.buffer(), 0, None);
+        } else {
+            self.encoder.clear_buffer(t.buffer(), (t.offset() * 4) as u64, Some((t.len() * 4) as u64));
+        }
     }
 
     /// Finishes the recording and submits it; returns the submission index.
@@ -201,9 +232,13 @@ impl<'g> Recorder<'g> {
                 }
             }
         };
-        let mut key = Vec::with_capacity(tensors.len() + 2);
+        let max = gpu.limits().max_storage_buffer_binding_size;
+        let ranges: Vec<(u64, Option<u64>)> = tensors.iter().map(|t| t.binding_range(max)).collect();
+        let mut key = Vec::with_capacity(3 * tensors.len() + 2);
         key.push(kernel.id);
-        key.extend(tensors.iter().map(|t| t.buf.id));
+        for (t, &(offset, size)) in tensors.iter().zip(&ranges) {
+            key.extend([t.buf.id, offset, size.unwrap_or(0)]);
+        }
         key.push(uniform_id);
         let mut groups = gpu.bind_groups.lock().unwrap();
         groups
@@ -212,7 +247,15 @@ impl<'g> Recorder<'g> {
                 let mut entries: Vec<wgpu::BindGroupEntry> = tensors
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| wgpu::BindGroupEntry { binding: i as u32, resource: t.buffer().as_entire_binding() })
+                    .zip(&ranges)
+                    .map(|((i, t), &(offset, size))| wgpu::BindGroupEntry {
+                        binding: i as u32,
+                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: t.buffer(),
+                            offset,
+                            size: size.and_then(wgpu::BufferSize::new),
+                        }),
+                    })
                     .collect();
                 entries.push(wgpu::BindGroupEntry {
                     binding: tensors.len() as u32,

@@ -54,18 +54,28 @@ impl Drop for PooledBuffer {
     }
 }
 
-/// A row-major f32 tensor on the device. Cloning shares the buffer.
+/// A row-major f32 tensor on the device: a shape over a buffer, starting `offset` elements into it (0
+/// except for row windows, see [`Tensor::rows`]). Cloning shares the buffer.
 #[derive(Clone)]
 pub struct Tensor {
     pub(crate) buf: Arc<PooledBuffer>,
+    offset: usize,
     shape: Vec<usize>,
 }
 
 impl std::fmt::Debug for Tensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tensor{:?}#{}", self.shape, self.buf.id)
+        write!(f, "Tensor{:?}#{}", self.shape, self.buf.id)?;
+        if self.offset > 0 {
+            write!(f, "+{}", self.offset)?;
+        }
+        Ok(())
     }
 }
+
+/// Row windows start at multiples of this many rows: 64 rows of f32 are 256 bytes times the row length,
+/// a multiple of every device's storage-binding offset alignment (WebGPU caps it at 256 bytes).
+pub const ROW_WINDOW_ALIGN: usize = 64;
 
 impl Tensor {
     /// The shape, outermost dimension first.
@@ -93,17 +103,44 @@ impl Tensor {
         }
     }
 
-    /// The underlying wgpu buffer (possibly larger than the tensor).
+    /// The underlying wgpu buffer (possibly larger than the tensor; the tensor starts at
+    /// [`Tensor::offset`]).
     pub fn buffer(&self) -> &wgpu::Buffer {
         &self.buf.buffer
     }
 
-    /// A tensor of `shape` over the first elements of this one's buffer (no more than its length): for
-    /// example the first rows of a matrix, as a smaller matrix.
+    /// Where the tensor starts in its buffer, in elements.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// A tensor of `shape` over the first elements of this one (no more than its length): for example the
+    /// first rows of a matrix, as a smaller matrix.
     #[track_caller]
     pub fn prefix(&self, shape: &[usize]) -> Tensor {
         assert!(shape.iter().product::<usize>() <= self.len(), "prefix {shape:?} is longer than {:?}", self.shape);
-        Tensor { buf: self.buf.clone(), shape: shape.to_vec() }
+        Tensor { buf: self.buf.clone(), offset: self.offset, shape: shape.to_vec() }
+    }
+
+    /// Rows `start .. start + count` of a 2-D tensor (elements of a 1-D one) as a tensor of their own, bound
+    /// to kernels as that range of the buffer: how a matrix larger than one storage binding
+    /// ([`Gpu::empty_large`]) is processed. `start` must be a multiple of [`ROW_WINDOW_ALIGN`] so that the
+    /// binding's offset is aligned on every device.
+    #[track_caller]
+    pub fn rows(&self, start: usize, count: usize) -> Tensor {
+        assert!(
+            start.is_multiple_of(ROW_WINDOW_ALIGN),
+            "row window start {start} is not a multiple of {ROW_WINDOW_ALIGN}"
+        );
+        let (shape, width) = match self.shape[..] {
+            [n] => (n, 1),
+            [n, d] => (n, d),
+            _ => panic!("row windows of a {:?} tensor: expected 1-D or 2-D", self.shape),
+        };
+        assert!(start + count <= shape, "rows {start}..{} of {self:?}", start + count);
+        let mut window = self.shape.clone();
+        window[0] = count;
+        Tensor { buf: self.buf.clone(), offset: self.offset + start * width, shape: window }
     }
 
     /// A tensor sharing this buffer with a different shape of the same length.
@@ -115,7 +152,19 @@ impl Tensor {
             "reshape {:?} -> {shape:?} changes the length",
             self.shape
         );
-        Tensor { buf: self.buf.clone(), shape: shape.to_vec() }
+        Tensor { buf: self.buf.clone(), offset: self.offset, shape: shape.to_vec() }
+    }
+
+    /// The byte range `(offset, size)` a kernel binds: the whole buffer for a tensor at its start when the
+    /// buffer fits a binding of `max_binding` bytes (so that prefixes share bind groups), otherwise the
+    /// tensor's own elements rounded up to 16 bytes (vector loads) within the buffer.
+    pub(crate) fn binding_range(&self, max_binding: u64) -> (u64, Option<u64>) {
+        if self.offset == 0 && self.buf.bytes <= max_binding {
+            return (0, None);
+        }
+        let start = (self.offset * 4) as u64;
+        let size = ((self.len().max(1) * 4) as u64).next_multiple_of(16).min(self.buf.bytes - start);
+        (start, Some(size))
     }
 }
 
@@ -147,11 +196,33 @@ impl Gpu {
     }
 
     /// A tensor of `shape` with unspecified contents, reusing a pooled buffer of the same size if any.
+    /// It must fit one storage binding; see [`Gpu::empty_large`] for larger ones.
     pub fn empty(&self, shape: &[usize]) -> Result<Tensor> {
+        self.alloc(shape, true)
+    }
+
+    /// [`Gpu::empty`] for a tensor that may exceed one storage binding (up to the device's largest buffer).
+    /// Kernels cannot bind it whole: they see it through row windows ([`Tensor::rows`]) that fit, and a
+    /// launch that binds too much is refused ([`GpuError::BadLaunch`]).
+    pub fn empty_large(&self, shape: &[usize]) -> Result<Tensor> {
+        self.alloc(shape, false)
+    }
+
+    fn alloc(&self, shape: &[usize], bindable: bool) -> Result<Tensor> {
         let len: usize = shape.iter().product();
         // Zero-length tensors still get a small buffer so that they can be bound.
         let bytes = ((len.max(1) * 4) as u64).next_multiple_of(16);
-        self.check_fits(&format!("tensor of shape {shape:?}"), bytes)?;
+        let what = format!("tensor of shape {shape:?}");
+        if bindable {
+            self.check_fits(&what, bytes)?;
+        } else if bytes > self.limits().max_buffer_size {
+            return Err(GpuError::TooLarge {
+                what,
+                bytes,
+                limit: self.limits().max_buffer_size,
+                limit_name: "max_buffer_size",
+            });
+        }
         let reused = self.pool.free.lock().unwrap().get_mut(&bytes).and_then(Vec::pop);
         let (id, buffer) = match reused {
             Some(b) => b,
@@ -180,7 +251,7 @@ impl Gpu {
             }
         };
         let buf = PooledBuffer { id, buffer, bytes, pool: Arc::downgrade(&self.pool) };
-        Ok(Tensor { buf: Arc::new(buf), shape: shape.to_vec() })
+        Ok(Tensor { buf: Arc::new(buf), offset: 0, shape: shape.to_vec() })
     }
 
     /// Submits a finished encoder; buffers released before it become reusable.
@@ -212,11 +283,11 @@ impl Gpu {
     pub fn write(&self, t: &Tensor, data: &[f32]) {
         assert_eq!(data.len(), t.len(), "write: {} values into {t:?}", data.len());
         if !data.is_empty() {
-            self.queue.write_buffer(t.buffer(), 0, bytemuck::cast_slice(data));
+            self.queue.write_buffer(t.buffer(), (t.offset * 4) as u64, bytemuck::cast_slice(data));
         }
     }
 
-    /// Writes raw bytes (a multiple of four, at most the tensor's size) at the start of the tensor's buffer:
+    /// Writes raw bytes (a multiple of four, at most the tensor's size) at the start of the tensor:
     /// for data the kernels read as packed integers, such as uint8 images.
     #[track_caller]
     pub fn write_bytes(&self, t: &Tensor, bytes: &[u8]) {
@@ -226,7 +297,7 @@ impl Gpu {
             bytes.len()
         );
         if !bytes.is_empty() {
-            self.queue.write_buffer(t.buffer(), 0, bytes);
+            self.queue.write_buffer(t.buffer(), (t.offset * 4) as u64, bytes);
         }
     }
 
@@ -243,7 +314,7 @@ impl Gpu {
             mapped_at_creation: false,
         });
         let mut enc = self.device.create_command_encoder(&Default::default());
-        enc.copy_buffer_to_buffer(t.buffer(), 0, &staging, 0, bytes);
+        enc.copy_buffer_to_buffer(t.buffer(), (t.offset * 4) as u64, &staging, 0, bytes);
         self.submit(enc);
         self.read_mapped(&staging)
     }

@@ -1,7 +1,7 @@
 //! The building blocks of the joint-embedding energies (`shaders/energy/`): per-row pair energies, scalar
-//! reductions, column blocks of D×D matrices, VICReg's variance term, and InfoNCE over row blocks. The
-//! objectives themselves are composed from these and the GEMM in `tandem-objectives`; the f64 references
-//! are in `tandem_reference::energy`.
+//! reductions, column blocks of D×D matrices, column statistics gathered over row windows, standardisation,
+//! VICReg's variance term, and InfoNCE over row blocks. The objectives themselves are composed from these
+//! and the GEMM in `tandem-objectives`; the f64 references are in `tandem_reference::energy`.
 
 use tandem_gpu::{Recorder, Result, Tensor};
 
@@ -143,33 +143,143 @@ pub fn centre_cols(rec: &mut Recorder<'_>, x: &Tensor, mean: &Tensor, xc: &Tenso
     key.launch(rec, &[x, mean, xc], &ShapeParams { n: n as u32, d: d as u32, _pad: [0; 2] }, n * d, 256)
 }
 
+/// Which column statistic [`column_sums`] adds up over a window of rows.
+#[derive(Clone, Copy, Debug)]
+pub enum ColumnSum<'a> {
+    /// Σ_i x_ij.
+    Sum,
+    /// Σ_i (x_ij − acc[mean_at + j])², about a mean already in the accumulator.
+    CentredSq {
+        /// Where the column means start in `acc`.
+        mean_at: usize,
+    },
+    /// Σ_i x_ij · y_ij for a `y` shaped like `x`.
+    Dot(&'a Tensor),
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct ColumnSumParams {
+    rows: u32,
+    d: u32,
+    scale: f32,
+    accumulate: u32,
+    out: u32,
+    centre: u32,
+    _pad: [u32; 2],
+}
+
+/// `acc[at + j] (+)= scale · Σ_i f(x_ij)` for the rows of `x` (r, d): written, or added when `accumulate`,
+/// so that statistics of a matrix larger than one binding are gathered one row window at a time.
+#[track_caller]
+pub fn column_sums(
+    rec: &mut Recorder<'_>,
+    kind: ColumnSum<'_>,
+    x: &Tensor,
+    acc: &Tensor,
+    at: usize,
+    scale: f32,
+    accumulate: bool,
+) -> Result<()> {
+    let (rows, d) = x.dims2();
+    assert!(acc.len() >= at + d, "column_sums: {d} columns into {acc:?} at {at}");
+    let (entry, y, centre) = match kind {
+        ColumnSum::Sum => ("sum", x, 0),
+        ColumnSum::CentredSq { mean_at } => {
+            assert!(acc.len() >= mean_at + d, "column_sums: means at {mean_at} of {acc:?}");
+            ("centred_sq", x, mean_at)
+        }
+        ColumnSum::Dot(y) => {
+            assert_eq!(y.dims2(), (rows, d), "column_sums: dot of {x:?} with {y:?}");
+            ("dot", y, 0)
+        }
+    };
+    let params = ColumnSumParams {
+        rows: rows as u32,
+        d: d as u32,
+        scale,
+        accumulate: u32::from(accumulate),
+        out: at as u32,
+        centre: centre as u32,
+        _pad: [0; 2],
+    };
+    let key = EntryKey { file: "energy/column_sums.wgsl", entry, storage: &[R, R, W] };
+    key.launch(rec, &[x, y, acc], &params, d, 64)
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct StandardiseParams {
+    rows: u32,
+    d: u32,
+    eps: f32,
+    _pad: u32,
+}
+
+/// Per-column standardisation with batch statistics over a window of rows, given `stats` = [mean | biased
+/// var | mean(dx̂) | mean(dx̂·x̂)] (4d) of the whole batch. Forward: `hat = (x − mean) / sqrt(var + eps)`.
+#[track_caller]
+pub fn standardise_forward(rec: &mut Recorder<'_>, x: &Tensor, stats: &Tensor, eps: f32, hat: &Tensor) -> Result<()> {
+    let (rows, d) = x.dims2();
+    assert!(hat.dims2() == (rows, d) && stats.len() >= 4 * d, "standardise_forward shapes");
+    let key = EntryKey { file: "energy/standardise.wgsl", entry: "forward", storage: &[R, R, R, W] };
+    let params = StandardiseParams { rows: rows as u32, d: d as u32, eps, _pad: 0 };
+    key.launch(rec, &[x, x, stats, hat], &params, rows * d, 256)
+}
+
+/// Backward of [`standardise_forward`]: `dx = (dhat − mean(dhat) − hat · mean(dhat·hat)) / sqrt(var + eps)`.
+#[track_caller]
+pub fn standardise_backward(
+    rec: &mut Recorder<'_>,
+    dhat: &Tensor,
+    hat: &Tensor,
+    stats: &Tensor,
+    eps: f32,
+    dx: &Tensor,
+) -> Result<()> {
+    let (rows, d) = dhat.dims2();
+    assert!(hat.dims2() == (rows, d) && dx.dims2() == (rows, d) && stats.len() >= 4 * d, "standardise_backward shapes");
+    let key = EntryKey { file: "energy/standardise.wgsl", entry: "backward", storage: &[R, R, R, W] };
+    let params = StandardiseParams { rows: rows as u32, d: d as u32, eps, _pad: 0 };
+    key.launch(rec, &[dhat, hat, stats, dx], &params, rows * d, 256)
+}
+
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct VicregStdParams {
-    n: u32,
+    rows: u32,
     d: u32,
+    n: u32,
     eps: f32,
     coef: f32,
     offset: u32,
-    _pad: [u32; 3],
+    _pad: [u32; 2],
 }
 
-/// VICReg's variance term of one branch from its centred columns: `colterm[offset + j] = relu(1 − std_j)`,
-/// and `grad += coef · ∂(Σ_j relu(1 − std_j))/∂x`.
+/// VICReg's variance term of one branch over a window of rows of its centred columns `xc` (r, d), given
+/// `stats[d .. 2d]` = the unbiased column variances over all `n` rows: `colterm[offset + j] = relu(1 − std_j)`
+/// and `grad += coef · ∂(Σ_j relu(1 − std_j))/∂x` for the window.
+#[allow(clippy::too_many_arguments)]
 #[track_caller]
 pub fn vicreg_std(
     rec: &mut Recorder<'_>,
     xc: &Tensor,
+    stats: &Tensor,
+    n: usize,
     colterm: &Tensor,
     grad: &Tensor,
     (eps, coef): (f32, f32),
     offset: usize,
 ) -> Result<()> {
-    let (n, d) = xc.dims2();
-    assert!(colterm.len() >= offset + d && grad.len() == n * d, "vicreg_std shapes");
-    let key = EntryKey { file: "energy/vicreg_std.wgsl", entry: "main", storage: &[R, W, W] };
-    let params = VicregStdParams { n: n as u32, d: d as u32, eps, coef, offset: offset as u32, _pad: [0; 3] };
-    key.launch(rec, &[xc, colterm, grad], &params, d, 64)
+    let (rows, d) = xc.dims2();
+    assert!(
+        stats.len() >= 2 * d && colterm.len() >= offset + d && grad.len() == rows * d && rows <= n,
+        "vicreg_std shapes"
+    );
+    let key = EntryKey { file: "energy/vicreg_std.wgsl", entry: "main", storage: &[R, R, W, W] };
+    let params =
+        VicregStdParams { rows: rows as u32, d: d as u32, n: n as u32, eps, coef, offset: offset as u32, _pad: [0; 2] };
+    key.launch(rec, &[xc, stats, colterm, grad], &params, rows * d, 256)
 }
 
 /// What [`cross_block`] does to a column block of a D×D matrix.
@@ -219,60 +329,54 @@ pub fn cross_block(
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct NceParams {
+struct LseParams {
     r0: u32,
     rows: u32,
     m: u32,
+    _pad: u32,
+}
+
+/// InfoNCE: `lse[i] = logsumexp_{k≠i} s_ik` for the rows `r0 .. r0 + rows` of the similarity matrix whose
+/// block is `s` (rows, m).
+#[track_caller]
+pub fn info_nce_lse(rec: &mut Recorder<'_>, s: &Tensor, lse: &Tensor, r0: usize) -> Result<()> {
+    let (rows, m) = s.dims2();
+    assert!(lse.len() == m && r0 + rows <= m, "info_nce_lse: block {s:?} at row {r0}, lse {lse:?}");
+    let key = EntryKey { file: "energy/info_nce_lse.wgsl", entry: "main", storage: &[R, W] };
+    key.launch(rec, &[s, lse], &LseParams { r0: r0 as u32, rows: rows as u32, m: m as u32, _pad: 0 }, rows, 64)
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct LossParams {
+    r0: u32,
+    rows: u32,
+    n: u32,
     d: u32,
     inv_tau: f32,
     _pad: [u32; 3],
 }
 
-/// InfoNCE forward pieces. `s` (rows, m) is the block of scaled similarities for rows `r0 ..`; `za`, `zb`
-/// (n, d) the two halves of the normalised embeddings (m = 2n). `lse_rows` fills `lse` for the block's
-/// rows; `loss_rows` (once every block is done) fills `loss`.
-pub struct InfoNceForward<'a> {
-    /// Scaled similarities of the block (rows, m).
-    pub s: &'a Tensor,
-    /// Normalised first views (n, d).
-    pub za: &'a Tensor,
-    /// Normalised second views (n, d).
-    pub zb: &'a Tensor,
-    /// Log-sum-exp per row (m).
-    pub lse: &'a Tensor,
-    /// Loss per row (m).
-    pub loss: &'a Tensor,
-}
-
-impl InfoNceForward<'_> {
-    fn launch(
-        &self,
-        rec: &mut Recorder<'_>,
-        entry: &'static str,
-        r0: usize,
-        threads: usize,
-        inv_tau: f32,
-    ) -> Result<()> {
-        let (rows, m) = self.s.dims2();
-        let (n, d) = self.za.dims2();
-        assert!(
-            2 * n == m && self.zb.dims2() == (n, d) && self.lse.len() == m && self.loss.len() == m,
-            "info_nce shapes"
-        );
-        let key = EntryKey { file: "energy/info_nce_fwd.wgsl", entry, storage: &[R, R, R, W, W] };
-        let params = NceParams { r0: r0 as u32, rows: rows as u32, m: m as u32, d: d as u32, inv_tau, _pad: [0; 3] };
-        key.launch(rec, &[self.s, self.za, self.zb, self.lse, self.loss], &params, threads, 64)
-    }
-
-    /// `lse[i] = logsumexp_{k≠i} s_ik` for the block's rows `r0 .. r0 + rows`.
-    pub fn lse_rows(&self, rec: &mut Recorder<'_>, r0: usize) -> Result<()> {
-        self.launch(rec, "lse_rows", r0, self.s.dims2().0, 0.0)
-    }
-
-    /// `loss[i] = lse[i] − z_i · z_p(i) / τ` for every row.
-    pub fn loss_rows(&self, rec: &mut Recorder<'_>, inv_tau: f32) -> Result<()> {
-        self.launch(rec, "loss_rows", 0, self.lse.len(), inv_tau)
-    }
+/// InfoNCE, once `lse` (2n) is complete: `loss[i] = lse[i] − za_j · zb_j / τ` for both anchors `i = j` and
+/// `i = n + j` of the window rows `j = r0 ..` whose normalised halves are `za`, `zb` (rows, d).
+#[track_caller]
+pub fn info_nce_loss(
+    rec: &mut Recorder<'_>,
+    (za, zb): (&Tensor, &Tensor),
+    lse: &Tensor,
+    loss: &Tensor,
+    r0: usize,
+    inv_tau: f32,
+) -> Result<()> {
+    let (rows, d) = za.dims2();
+    let n = lse.len() / 2;
+    assert!(
+        zb.dims2() == (rows, d) && loss.len() == 2 * n && r0 + rows <= n,
+        "info_nce_loss: window {za:?} at row {r0}, lse {lse:?}"
+    );
+    let params = LossParams { r0: r0 as u32, rows: rows as u32, n: n as u32, d: d as u32, inv_tau, _pad: [0; 3] };
+    let key = EntryKey { file: "energy/info_nce_loss.wgsl", entry: "main", storage: &[R, R, R, W] };
+    key.launch(rec, &[za, zb, lse, loss], &params, rows, 64)
 }
 
 #[repr(C)]

@@ -7,7 +7,10 @@
 //! [`Objective::plan`] allocates everything an objective needs for one (n, d) once; [`EnergyPlan::record`]
 //! then only records dispatches. The f64 references are in `tandem_reference::energy`. Large problems are
 //! processed in blocks: InfoNCE in row blocks of the similarity matrix (never the whole 2n×2n matrix), the
-//! d×d covariance and cross-correlation in column blocks, each sized to fit a storage binding.
+//! d×d covariance and cross-correlation in column blocks, each sized to fit a storage binding; and n×d
+//! matrices larger than one binding (n = 16384, d = 8192 is 512 MiB, lavapipe binds 128 MiB) live in one
+//! buffer each ([`Gpu::empty_large`]) and are bound a row window at a time ([`Tensor::rows`]), column
+//! statistics accumulated window by window and sums over rows split into GEMMs that accumulate.
 
 mod barlow_twins;
 mod blocks;
@@ -176,16 +179,17 @@ impl Objective {
         budget: usize,
     ) -> Result<EnergyPlan, EnergyError> {
         self.validate(n, d)?;
+        let windows = blocks::row_windows(n, d, budget)?;
         let values = gpu.zeros(&[1 + self.term_names().len()])?;
-        let grad_a = gpu.empty(&[n, d])?;
-        let grad_b = gpu.empty(&[n, d])?;
+        let grad_a = gpu.empty_large(&[n, d])?;
+        let grad_b = gpu.empty_large(&[n, d])?;
         let scratch = match *self {
             Self::L2 | Self::NegCosine => Scratch::Rows(gpu.empty(&[n])?),
             Self::Vicreg { .. } => Scratch::Vicreg(vicreg::Scratch::new(gpu, n, d, budget)?),
             Self::BarlowTwins { .. } => Scratch::Barlow(barlow_twins::Scratch::new(gpu, n, d, budget)?),
             Self::InfoNce { .. } => Scratch::InfoNce(info_nce::Scratch::new(gpu, n, d, budget)?),
         };
-        Ok(EnergyPlan { objective: *self, n, d, values, grad_a, grad_b, scratch })
+        Ok(EnergyPlan { objective: *self, n, d, windows, values, grad_a, grad_b, scratch })
     }
 }
 
@@ -201,6 +205,7 @@ pub struct EnergyPlan {
     objective: Objective,
     n: usize,
     d: usize,
+    windows: Vec<(usize, usize)>,
     values: Tensor,
     grad_a: Tensor,
     grad_b: Tensor,
@@ -228,7 +233,14 @@ impl EnergyPlan {
         &self.grad_b
     }
 
-    /// Records the value, terms and both gradients for embeddings `a` and `b` (n, d).
+    /// Row windows `(start, rows)` through which the n×d matrices are processed: one unless n·d values
+    /// exceed a storage binding (or the plan's block budget).
+    pub fn row_windows(&self) -> &[(usize, usize)] {
+        &self.windows
+    }
+
+    /// Records the value, terms and both gradients for embeddings `a` and `b` (n, d). Embeddings larger
+    /// than one storage binding come from [`Gpu::empty_large`] and are bound a row window at a time.
     pub fn record(&self, rec: &mut Recorder<'_>, a: &Tensor, b: &Tensor) -> Result<(), EnergyError> {
         if a.shape() != [self.n, self.d] || b.shape() != [self.n, self.d] {
             return Err(EnergyError::ShapeMismatch {
@@ -238,7 +250,7 @@ impl EnergyPlan {
                 d: self.d,
             });
         }
-        let out = Outputs { values: &self.values, grad_a: &self.grad_a, grad_b: &self.grad_b };
+        let out = Outputs { windows: &self.windows, values: &self.values, grad_a: &self.grad_a, grad_b: &self.grad_b };
         match (&self.scratch, self.objective) {
             (Scratch::Rows(rows), Objective::L2) => l2::record(rec, a, b, rows, &out)?,
             (Scratch::Rows(rows), Objective::NegCosine) => neg_cosine::record(rec, a, b, rows, &out)?,
@@ -257,8 +269,9 @@ impl EnergyPlan {
     }
 }
 
-/// Where an objective writes.
+/// Where an objective writes, and the row windows it reads and writes n×d matrices through.
 pub(crate) struct Outputs<'a> {
+    pub windows: &'a [(usize, usize)],
     pub values: &'a Tensor,
     pub grad_a: &'a Tensor,
     pub grad_b: &'a Tensor,

@@ -111,8 +111,8 @@ fn energy(args: &EnergyArgs) -> Result<()> {
     let (n, d) = (args.n, args.d);
     let gpu = super::open_gpu()?;
     let before = gpu.allocated_bytes();
-    let a = gpu.empty(&[n, d])?;
-    let b = gpu.empty(&[n, d])?;
+    let a = gpu.empty_large(&[n, d])?;
+    let b = gpu.empty_large(&[n, d])?;
     let plan = obj.plan(&gpu, n, d)?;
     // Everything is allocated up front, so this is the peak: inputs, outputs and scratch.
     let peak = gpu.allocated_bytes() - before;
@@ -128,10 +128,14 @@ fn energy(args: &EnergyArgs) -> Result<()> {
         }
     }
     let median_ms = if times.is_empty() { None } else { Some(median(times)) };
+    // The value of the last run (a finite number is the first sign of health at scale).
+    let value = if args.iters > 0 { Some(gpu.download(plan.values())?[0]) } else { None };
     let out = json!({
         "objective": obj.name(), "n": n, "d": d,
+        "value": value,
         "peak_device_bytes": peak,
         "input_bytes": 2 * n * d * 4,
+        "row_windows": plan.row_windows().len(),
         "median_ms": median_ms,
         "iters": args.iters,
         "adapter": gpu.describe(),

@@ -69,7 +69,10 @@ pub fn run(args: &Args) -> Result<()> {
     let (n, d) = (a.rows, a.cols);
     let gpu = super::open_gpu()?;
     let plan = obj.plan(&gpu, n, d)?;
-    let (ta, tb) = (gpu.upload(&[n, d], &a.data)?, gpu.upload(&[n, d], &b.data)?);
+    // The embeddings may exceed one storage binding: the plan processes them in row windows.
+    let (ta, tb) = (gpu.empty_large(&[n, d])?, gpu.empty_large(&[n, d])?);
+    gpu.write(&ta, &a.data);
+    gpu.write(&tb, &b.data);
     let mut rec = Recorder::new(&gpu);
     plan.record(&mut rec, &ta, &tb)?;
     rec.submit()?;
