@@ -84,6 +84,17 @@ fn blocked_paths_match_reference() {
 }
 
 #[test]
+fn both_covariance_routes_match_reference() {
+    // VICReg with fewer rows than columns goes through the n×n Gram matrix when the embeddings are one row
+    // window, and through d×d column blocks otherwise: the same problem both ways, against the reference.
+    let vicreg = Objective::Vicreg { sim: 25.0, std: 25.0, cov: 1.0 };
+    check(vicreg, 130, 160, None, 510);
+    check(vicreg, 130, 160, Some(160 * 64), 510);
+    // A batch far narrower than wide, with a heavier covariance weight (the term dominates the gradient).
+    check(Objective::Vicreg { sim: 1.0, std: 1.0, cov: 10.0 }, 24, 300, None, 511);
+}
+
+#[test]
 fn a_budget_below_one_row_window_is_refused() {
     // Row windows start at multiples of 64 rows; a budget that cannot hold 64 rows of an n×d matrix that
     // needs windowing is refused with the sizes, not dispatched.

@@ -244,6 +244,22 @@ pub fn standardise_backward(
     key.launch(rec, &[dhat, hat, stats, dx], &params, rows * d, 256)
 }
 
+/// How [`vicreg_std`] runs for one branch.
+#[derive(Clone, Copy, Debug)]
+pub struct VicregVariance {
+    /// Rows of the whole batch (the windows' total).
+    pub n: usize,
+    /// Variance floor inside the square root.
+    pub eps: f32,
+    /// Gradient scale of Σ_j relu(1 − std_j): `std_coeff / (2d)`.
+    pub coef: f32,
+    /// Where `relu(1 − std_j)` goes in `terms`.
+    pub at: usize,
+    /// When the covariance term goes through the Gram matrix: its diagonal part, `−var_j²` into
+    /// `terms[at ..]` and `grad −= coef · var_j · xc` (the `(at, coef)` here).
+    pub gram_diagonal: Option<(usize, f32)>,
+}
+
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct VicregStdParams {
@@ -253,33 +269,48 @@ struct VicregStdParams {
     eps: f32,
     coef: f32,
     offset: u32,
-    _pad: [u32; 2],
+    gram: u32,
+    diag_at: u32,
+    diag_coef: f32,
+    _pad: [u32; 3],
 }
 
 /// VICReg's variance term of one branch over a window of rows of its centred columns `xc` (r, d), given
-/// `stats[d .. 2d]` = the unbiased column variances over all `n` rows: `colterm[offset + j] = relu(1 − std_j)`
-/// and `grad += coef · ∂(Σ_j relu(1 − std_j))/∂x` for the window.
-#[allow(clippy::too_many_arguments)]
+/// `stats[d .. 2d]` = the unbiased column variances over all rows: `terms[at + j] = relu(1 − std_j)` and
+/// `grad += coef · ∂(Σ_j relu(1 − std_j))/∂x` for the window (plus the Gram path's diagonal correction).
 #[track_caller]
 pub fn vicreg_std(
     rec: &mut Recorder<'_>,
     xc: &Tensor,
     stats: &Tensor,
-    n: usize,
-    colterm: &Tensor,
+    terms: &Tensor,
     grad: &Tensor,
-    (eps, coef): (f32, f32),
-    offset: usize,
+    v: &VicregVariance,
 ) -> Result<()> {
     let (rows, d) = xc.dims2();
+    let (diag_at, diag_coef) = v.gram_diagonal.unwrap_or((0, 0.0));
     assert!(
-        stats.len() >= 2 * d && colterm.len() >= offset + d && grad.len() == rows * d && rows <= n,
+        stats.len() >= 2 * d
+            && terms.len() >= v.at + d
+            && terms.len() >= diag_at + d
+            && grad.len() == rows * d
+            && rows <= v.n,
         "vicreg_std shapes"
     );
     let key = EntryKey { file: "energy/vicreg_std.wgsl", entry: "main", storage: &[R, R, W, W] };
-    let params =
-        VicregStdParams { rows: rows as u32, d: d as u32, n: n as u32, eps, coef, offset: offset as u32, _pad: [0; 2] };
-    key.launch(rec, &[xc, stats, colterm, grad], &params, rows * d, 256)
+    let params = VicregStdParams {
+        rows: rows as u32,
+        d: d as u32,
+        n: v.n as u32,
+        eps: v.eps,
+        coef: v.coef,
+        offset: v.at as u32,
+        gram: u32::from(v.gram_diagonal.is_some()),
+        diag_at: diag_at as u32,
+        diag_coef,
+        _pad: [0; 3],
+    };
+    key.launch(rec, &[xc, stats, terms, grad], &params, rows * d, 256)
 }
 
 /// What [`cross_block`] does to a column block of a D×D matrix.
