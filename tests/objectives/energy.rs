@@ -84,7 +84,7 @@ fn blocked_paths_match_reference() {
 }
 
 #[test]
-fn both_covariance_routes_match_reference() {
+fn both_routes_through_d_by_d_matrices_match_reference() {
     // VICReg with fewer rows than columns goes through the n×n Gram matrix when the embeddings are one row
     // window, and through d×d column blocks otherwise: the same problem both ways, against the reference.
     let vicreg = Objective::Vicreg { sim: 25.0, std: 25.0, cov: 1.0 };
@@ -92,6 +92,11 @@ fn both_covariance_routes_match_reference() {
     check(vicreg, 130, 160, Some(160 * 64), 510);
     // A batch far narrower than wide, with a heavier covariance weight (the term dominates the gradient).
     check(Objective::Vicreg { sim: 1.0, std: 1.0, cov: 10.0 }, 24, 300, None, 511);
+    // Barlow Twins takes the Gram route when 4n < 3d: the same problem both ways, and a wide one.
+    let barlow = Objective::BarlowTwins { lambda: 0.0051 };
+    check(barlow, 100, 200, None, 512);
+    check(barlow, 100, 200, Some(200 * 64), 512);
+    check(Objective::BarlowTwins { lambda: 0.5 }, 24, 300, None, 513);
 }
 
 #[test]

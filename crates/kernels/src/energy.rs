@@ -360,6 +360,51 @@ pub fn cross_block(
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct BarlowDiagonalParams {
+    d: u32,
+    lambda: f32,
+    on_at: u32,
+    off_at: u32,
+}
+
+/// Barlow Twins' diagonal through the Gram route: from `diag[..d]` = C_jj, writes `diag[d..]` = D_jj =
+/// −2(1 − C_jj) − 2λC_jj, `terms[on_at + j] = (1 − C_jj)²` and `terms[off_at + j] = −C_jj²`.
+#[track_caller]
+pub fn barlow_diagonal(
+    rec: &mut Recorder<'_>,
+    diag: &Tensor,
+    terms: &Tensor,
+    lambda: f32,
+    (on_at, off_at): (usize, usize),
+) -> Result<()> {
+    let d = diag.len() / 2;
+    assert!(terms.len() >= on_at.max(off_at) + d, "barlow_diagonal: {terms:?} for d = {d}");
+    let key = EntryKey { file: "energy/barlow_diagonal.wgsl", entry: "main", storage: &[W, W] };
+    let params = BarlowDiagonalParams { d: d as u32, lambda, on_at: on_at as u32, off_at: off_at as u32 };
+    key.launch(rec, &[diag, terms], &params, d, 64)
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct ScaleAddParams {
+    rows: u32,
+    d: u32,
+    scale: f32,
+    _pad: u32,
+}
+
+/// `out += scale · x · diag(D)` for `x`, `out` (n, d) and `diag[d..]` = D_jj from [`barlow_diagonal`].
+#[track_caller]
+pub fn barlow_scale_add(rec: &mut Recorder<'_>, x: &Tensor, diag: &Tensor, scale: f32, out: &Tensor) -> Result<()> {
+    let (rows, d) = x.dims2();
+    assert!(out.dims2() == (rows, d) && diag.len() == 2 * d, "barlow_scale_add shapes");
+    let key = EntryKey { file: "energy/barlow_scale_add.wgsl", entry: "main", storage: &[R, R, W] };
+    let params = ScaleAddParams { rows: rows as u32, d: d as u32, scale, _pad: 0 };
+    key.launch(rec, &[x, diag, out], &params, rows * d, 256)
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct LseParams {
     r0: u32,
     rows: u32,

@@ -34,6 +34,8 @@ pub const ALL: &[(&str, &str)] = &[
     shader!("energy/column_sums.wgsl"),
     shader!("energy/standardise.wgsl"),
     shader!("energy/cross_block.wgsl"),
+    shader!("energy/barlow_diagonal.wgsl"),
+    shader!("energy/barlow_scale_add.wgsl"),
     shader!("energy/info_nce_lse.wgsl"),
     shader!("energy/info_nce_loss.wgsl"),
     shader!("energy/info_nce_bwd.wgsl"),
