@@ -128,3 +128,38 @@ fn gemm_on_strided_blocks_of_wider_matrices() {
         }
     }
 }
+
+#[test]
+fn a_shared_b_is_packed_once_per_recording_until_something_writes_it() {
+    let g = gpu();
+    let (m, n, k) = (70, 45, 33);
+    let mut r = rng(91);
+    let (a1, a2, b) = (uniform(&mut r, m * k), uniform(&mut r, m * k), uniform(&mut r, n * k));
+    let (ta1, ta2, tb) = (up(&[m, k], &a1), up(&[m, k], &a2), up(&[n, k], &b));
+    let (c1, c2, c3) = (up(&[m, n], &vec![0.0; m * n]), up(&[m, n], &vec![0.0; m * n]), up(&[m, n], &vec![0.0; m * n]));
+    let panels = tandem::kernels::gemm::shared_b_panels(g, k, n).unwrap();
+    let op = Gemm::nt();
+    let mut rec = tandem::gpu::Recorder::new(g);
+    op.record_shared_b(&mut rec, &ta1, &tb, panels.as_ref(), &c1).unwrap();
+    let first = rec.dispatches();
+    op.record_shared_b(&mut rec, &ta2, &tb, panels.as_ref(), &c2).unwrap();
+    let second = rec.dispatches() - first;
+    // B changes inside the recording (B += B): the next product must see the new values.
+    tandem::kernels::axpy::axpy(&mut rec, 1.0, &up(&[n, k], &b), &tb).unwrap();
+    op.record_shared_b(&mut rec, &ta1, &tb, panels.as_ref(), &c3).unwrap();
+    let third = rec.dispatches() - first - second;
+    rec.submit().unwrap();
+    if panels.is_some() {
+        // pack A + pack B + main; B reused; the axpy, then B packed again.
+        assert_eq!((first, second, third), (3, 2, 4), "dispatches per product");
+    }
+    let product = |a: &[f32], scale: f64| {
+        let mut want = vec![0.0; m * n];
+        reference::gemm(&f64s(a), &f64s(&b), &mut want, (m, n, k), false, true, scale, 0.0);
+        want
+    };
+    let tol = 2e-6 * (k as f64).sqrt();
+    assert_close("first product", &down(&c1), &product(&a1, 1.0), tol, tol);
+    assert_close("second product, B reused", &down(&c2), &product(&a2, 1.0), tol, tol);
+    assert_close("after B was written", &down(&c3), &product(&a1, 2.0), tol, tol);
+}

@@ -2,9 +2,11 @@
 //! This is the one place that launches kernels: it checks the bindings, fetches or creates the cached
 //! bind group and parameter buffer, and records the dispatch.
 
+use std::collections::HashMap;
+
 use crate::context::{Counters, Gpu};
 use crate::error::{GpuError, Result};
-use crate::kernel::Kernel;
+use crate::kernel::{Access, Kernel};
 use crate::profiler::ProfileSlot;
 use crate::tensor::Tensor;
 use crate::timer::GpuTimer;
@@ -18,6 +20,20 @@ pub struct Recorder<'g> {
     profile: Option<ProfileSlot>,
     dispatches: usize,
     passes: usize,
+    /// Per buffer id: the number of the last recorded operation that wrote it (operations count from 1).
+    last_write: HashMap<u64, usize>,
+    writes: usize,
+    /// Per derived buffer id: what it was computed from (see [`Recorder::derived_is_current`]).
+    derived: HashMap<u64, Derivation>,
+}
+
+/// A buffer computed from another earlier in a recording: the source's buffer and offset, how it was
+/// derived, and the operation count right after it was written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Derivation {
+    source: (u64, usize),
+    how: u64,
+    at: usize,
 }
 
 /// Workgroup counts for `groups` workgroups along one axis, folded into a second dimension when they
@@ -40,7 +56,18 @@ impl<'g> Recorder<'g> {
     pub fn new(gpu: &'g Gpu) -> Self {
         let encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tandem") });
         let profile = gpu.take_armed_profile();
-        Self { gpu, encoder, pass: None, timer: None, profile, dispatches: 0, passes: 0 }
+        Self {
+            gpu,
+            encoder,
+            pass: None,
+            timer: None,
+            profile,
+            dispatches: 0,
+            passes: 0,
+            last_write: HashMap::new(),
+            writes: 0,
+            derived: HashMap::new(),
+        }
     }
 
     /// A new recording whose compute work is timed by `timer`, from the start of its first compute pass to
@@ -59,6 +86,31 @@ impl<'g> Recorder<'g> {
     /// Number of dispatches recorded so far.
     pub fn dispatches(&self) -> usize {
         self.dispatches
+    }
+
+    fn wrote(&mut self, t: &Tensor) {
+        self.writes += 1;
+        self.last_write.insert(t.buf.id, self.writes);
+    }
+
+    /// Declares that the operation just recorded filled `derived` from `source` in the way `how` (a key
+    /// the caller chooses, e.g. a layout), so that a later identical derivation in this recording can be
+    /// skipped while [`Recorder::derived_is_current`] says so.
+    pub fn set_derived(&mut self, derived: &Tensor, source: &Tensor, how: u64) {
+        let d = Derivation { source: (source.buf.id, source.offset()), how, at: self.writes };
+        self.derived.insert(derived.buf.id, d);
+    }
+
+    /// Whether `derived` still holds what [`Recorder::set_derived`] declared it computed from `source` in
+    /// the way `how`: nothing recorded since has written either buffer. (Host writes do not count: they land
+    /// before the whole submission.)
+    pub fn derived_is_current(&self, derived: &Tensor, source: &Tensor, how: u64) -> bool {
+        let Some(d) = self.derived.get(&derived.buf.id) else { return false };
+        let written_since = |t: &Tensor| self.last_write.get(&t.buf.id).is_some_and(|&w| w > d.at);
+        d.source == (source.buf.id, source.offset())
+            && d.how == how
+            && !written_since(source)
+            && !written_since(derived)
     }
 
     fn pass(&mut self) -> &mut wgpu::ComputePass<'static> {
@@ -115,6 +167,11 @@ impl<'g> Recorder<'g> {
             pass.write_timestamp(set, i + 1);
         }
         self.dispatches += 1;
+        for (t, access) in tensors.iter().zip(kernel.spec.storage) {
+            if *access == Access::ReadWrite {
+                self.wrote(t);
+            }
+        }
         Ok(())
     }
 
@@ -153,6 +210,7 @@ impl<'g> Recorder<'g> {
     pub fn copy_range(&mut self, src: &Tensor, src_at: usize, dst: &Tensor, dst_at: usize, len: usize) {
         assert!(src_at + len <= src.len() && dst_at + len <= dst.len(), "copy_range out of bounds: {src:?} -> {dst:?}");
         self.pass = None;
+        self.wrote(dst);
         if len > 0 {
             self.encoder.copy_buffer_to_buffer(
                 src.buffer(),
@@ -182,6 +240,7 @@ impl<'g> Recorder<'g> {
     /// clears what follows it too), just the window for a row window.
     pub fn clear(&mut self, t: &Tensor) {
         self.pass = None;
+        self.wrote(t);
         if t.offset() == 0 {
             self.encoder.clear_buffer(t.buffer(), 0, None);
         } else {

@@ -266,6 +266,23 @@ impl Gemm {
         self.record_window_variant(rec, variant, a, b, c, GemmWindow::dense(m, n, k))
     }
 
+    /// Records the GEMM with the device's preferred variant, B being laid out in `shared_b`
+    /// ([`shared_b_panels`]) rather than in scratch: a B that several products use (a layer's weight, for
+    /// both views) is then laid out once per recording, and again only after something has written it.
+    #[track_caller]
+    pub fn record_shared_b(
+        &self,
+        rec: &mut Recorder<'_>,
+        a: &Tensor,
+        b: &Tensor,
+        shared_b: Option<&Tensor>,
+        c: &Tensor,
+    ) -> Result<()> {
+        let (m, n, k) = self.dims(a, b, c);
+        let variant = GemmVariant::for_device(rec.gpu());
+        self.record_impl(rec, variant, (a, b, c), GemmWindow::dense(m, n, k), shared_b)
+    }
+
     /// Records the GEMM on a window of A and C (see [`GemmWindow`]) with the device's preferred variant.
     #[track_caller]
     pub fn record_window(
@@ -292,6 +309,18 @@ impl Gemm {
         c: &Tensor,
         w: GemmWindow,
     ) -> Result<()> {
+        self.record_impl(rec, variant, (a, b, c), w, None)
+    }
+
+    #[track_caller]
+    fn record_impl(
+        &self,
+        rec: &mut Recorder<'_>,
+        variant: GemmVariant,
+        (a, b, c): (&Tensor, &Tensor, &Tensor),
+        w: GemmWindow,
+        shared_b: Option<&Tensor>,
+    ) -> Result<()> {
         let GemmWindow { m, n, k, a_offset, c_offset, .. } = w;
         if m == 0 || n == 0 {
             return Ok(());
@@ -310,11 +339,21 @@ impl Gemm {
             && let Some((mb, nb)) = sg8_blocks(gpu, m, n, k)
         {
             let pa = gpu.scratch("gemm.panel_a", &[mb * PANEL * k])?;
-            let pb = gpu.scratch("gemm.panel_b", &[nb * PANEL * k])?;
             pack(rec, a, (a_offset, lda), &pa, m, k, self.trans_a)?;
             // op(B) (K, N) is packed as an (N, K) matrix: stored (K, N) is then the transposed read.
             let ldb = if self.trans_b { k } else { n };
-            pack(rec, b, (0, ldb), &pb, n, k, !self.trans_b)?;
+            let layout = u64::from(self.trans_b) | (k as u64) << 1 | (n as u64) << 32;
+            let shared = shared_b.filter(|p| p.len() == nb * PANEL * k);
+            let pb = match shared {
+                Some(p) => p.clone(),
+                None => gpu.scratch("gemm.panel_b", &[nb * PANEL * k])?,
+            };
+            if shared.is_none() || !rec.derived_is_current(&pb, b, layout) {
+                pack(rec, b, (0, ldb), &pb, n, k, !self.trans_b)?;
+                if shared.is_some() {
+                    rec.set_derived(&pb, b, layout);
+                }
+            }
             return record_sg8_main(rec, &pa, &pb, c, params, (mb, nb));
         }
         let key = GemmKey { variant: GemmVariant::Tiled, trans_a: self.trans_a, trans_b: self.trans_b };
@@ -344,6 +383,16 @@ impl Gemm {
             _pad: [0; 3],
         }
     }
+}
+
+/// Persistent panels for a B operand with op(B) of shape (k, n) that several products share (see
+/// [`Gemm::record_shared_b`]); `None` where this device's GEMM does not pack B.
+pub fn shared_b_panels(gpu: &Gpu, k: usize, n: usize) -> Result<Option<Tensor>> {
+    let bytes = (n.div_ceil(PANEL) * PANEL * k * 4) as u64;
+    if GemmVariant::for_device(gpu) != GemmVariant::Subgroup8 || k == 0 || gpu.check_fits("", bytes).is_err() {
+        return Ok(None);
+    }
+    gpu.empty(&[n.div_ceil(PANEL) * PANEL * k]).map(Some)
 }
 
 /// Row and column blocks of the packed (sg8) path for an m×n×k product, or `None` where its panels

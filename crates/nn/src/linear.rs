@@ -1,10 +1,13 @@
 //! [`Linear`]: `y = x Wᵀ + b` with `W` stored (out, in) as `torch.nn.Linear`. Forward is the `A·Bᵀ` GEMM
 //! plus the bias add; backward uses the transposed-operand GEMMs directly (`dW = dyᵀ x`, `dx = dy W`).
+//! Where the GEMM packs its operands, W is packed into buffers of the layer's own for the forward and the
+//! `dx` products, so the second view of a step reuses the first view's packing.
 
 use rand_chacha::ChaCha8Rng;
 use tandem_gpu::{Gpu, Recorder, Result, Tensor};
 use tandem_kernels::Gemm;
 use tandem_kernels::bias::{bias_add_backward, bias_add_forward};
+use tandem_kernels::gemm::shared_b_panels;
 
 use crate::init::linear_default;
 use crate::param::{Param, ParamKind};
@@ -15,6 +18,8 @@ pub struct Linear {
     pub weight: Param,
     /// (out).
     pub bias: Param,
+    /// W laid out for the forward product `x Wᵀ` and for `dx = dy W` (where the GEMM packs B).
+    packed: [Option<Tensor>; 2],
 }
 
 impl Linear {
@@ -24,6 +29,7 @@ impl Linear {
         Ok(Self {
             weight: Param::new(gpu, format!("{name}.weight"), ParamKind::Weight, &[d_out, d_in], &w)?,
             bias: Param::new(gpu, format!("{name}.bias"), ParamKind::Bias, &[d_out], &b)?,
+            packed: [shared_b_panels(gpu, d_in, d_out)?, shared_b_panels(gpu, d_out, d_in)?],
         })
     }
 
@@ -39,7 +45,7 @@ impl Linear {
 
     /// `y (n, out) = x (n, in) Wᵀ + b`.
     pub fn forward(&self, rec: &mut Recorder<'_>, x: &Tensor, y: &Tensor) -> Result<()> {
-        Gemm::nt().record(rec, x, &self.weight.value, y)?;
+        Gemm::nt().record_shared_b(rec, x, &self.weight.value, self.packed[0].as_ref(), y)?;
         bias_add_forward(rec, &self.bias.value, y)
     }
 
@@ -48,7 +54,7 @@ impl Linear {
         Gemm::tn().record(rec, dy, x, &self.weight.grad)?;
         bias_add_backward(rec, dy, &self.bias.grad)?;
         if let Some(dx) = dx {
-            Gemm::nn().record(rec, dy, &self.weight.value, dx)?;
+            Gemm::nn().record_shared_b(rec, dy, &self.weight.value, self.packed[1].as_ref(), dx)?;
         }
         Ok(())
     }
