@@ -51,6 +51,11 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
+    /// Whether the Gram route was chosen.
+    pub fn uses_gram(&self) -> bool {
+        self.gram.is_some()
+    }
+
     pub fn new(gpu: &Gpu, n: usize, d: usize, budget: usize) -> Result<Self> {
         let branch = || -> Result<Branch> {
             Ok(Branch { hat: gpu.empty_large(&[n, d])?, dhat: gpu.empty_large(&[n, d])?, stats: gpu.empty(&[4 * d])? })

@@ -169,8 +169,9 @@ impl Objective {
         self.plan_with_block_budget(gpu, n, d, budget)
     }
 
-    /// [`Objective::plan`] with blocks (of the similarity or d×d matrices) of at most `budget` values
-    /// instead of a whole storage binding: smaller blocks trade dispatches for memory.
+    /// [`Objective::plan`] with blocks (of the similarity or d×d matrices) and row windows of at most
+    /// `budget` values instead of a whole storage binding (a larger budget is capped at one binding):
+    /// smaller blocks trade dispatches for memory.
     pub fn plan_with_block_budget(
         &self,
         gpu: &Gpu,
@@ -179,6 +180,7 @@ impl Objective {
         budget: usize,
     ) -> Result<EnergyPlan, EnergyError> {
         self.validate(n, d)?;
+        let budget = budget.min((gpu.limits().max_storage_buffer_binding_size / 4) as usize);
         let windows = blocks::row_windows(n, d, budget)?;
         let values = gpu.zeros(&[1 + self.term_names().len()])?;
         let grad_a = gpu.empty_large(&[n, d])?;
@@ -231,6 +233,19 @@ impl EnergyPlan {
     /// ∂value/∂b (n, d).
     pub fn grad_b(&self) -> &Tensor {
         &self.grad_b
+    }
+
+    /// How the plan computes its d×d or 2n×2n matrices: `rows` (per-row energies, none), `row-blocks`
+    /// (InfoNCE's similarity blocks), `gram` (VICReg's covariance or Barlow Twins' cross-correlation through
+    /// the n×n Gram matrices) or `column-blocks` (through d×d column blocks).
+    pub fn route(&self) -> &'static str {
+        match &self.scratch {
+            Scratch::Rows(_) => "rows",
+            Scratch::InfoNce(_) => "row-blocks",
+            Scratch::Vicreg(s) if s.uses_gram() => "gram",
+            Scratch::Barlow(s) if s.uses_gram() => "gram",
+            _ => "column-blocks",
+        }
     }
 
     /// Row windows `(start, rows)` through which the n×d matrices are processed: one unless n·d values

@@ -36,6 +36,11 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
+    /// Whether the Gram route was chosen.
+    pub fn uses_gram(&self) -> bool {
+        self.gram.is_some()
+    }
+
     pub fn new(gpu: &Gpu, n: usize, d: usize, budget: usize) -> Result<Self> {
         let use_gram = n < d && n * d <= budget && n * n <= budget;
         // Column blocks only when the covariance is formed directly.

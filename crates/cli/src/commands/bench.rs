@@ -38,6 +38,11 @@ pub struct EnergyArgs {
     /// Timed runs (0: allocate and report memory only, dispatching nothing).
     #[arg(long, default_value_t = 3)]
     pub iters: usize,
+    /// Largest block (of the similarity or d×d matrices) and row window, in values, instead of one storage
+    /// binding: smaller blocks trade dispatches for memory, and embeddings larger than it are processed in
+    /// row windows (which also rules out the Gram routes of vicreg and barlow-twins).
+    #[arg(long)]
+    pub block_budget: Option<usize>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -113,7 +118,10 @@ fn energy(args: &EnergyArgs) -> Result<()> {
     let before = gpu.allocated_bytes();
     let a = gpu.empty_large(&[n, d])?;
     let b = gpu.empty_large(&[n, d])?;
-    let plan = obj.plan(&gpu, n, d)?;
+    let plan = match args.block_budget {
+        Some(budget) => obj.plan_with_block_budget(&gpu, n, d, budget)?,
+        None => obj.plan(&gpu, n, d)?,
+    };
     // Everything is allocated up front, so this is the peak: inputs, outputs and scratch.
     let peak = gpu.allocated_bytes() - before;
     let timer = GpuTimer::new(&gpu);
@@ -136,6 +144,7 @@ fn energy(args: &EnergyArgs) -> Result<()> {
         "peak_device_bytes": peak,
         "input_bytes": 2 * n * d * 4,
         "row_windows": plan.row_windows().len(),
+        "route": plan.route(),
         "median_ms": median_ms,
         "iters": args.iters,
         "adapter": gpu.describe(),
