@@ -521,3 +521,26 @@ fn bench_conv2d_prints_each_pass_against_the_gemm() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("larger than the padded input"), "{}", stderr(&out));
 }
+
+#[test]
+fn bench_energy_reports_memory_windows_and_the_route() {
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let args = ["bench", "energy", "--objective", "vicreg", "--n", "128", "--d", "256", "--iters", "1", "--json"];
+        let out = tandem(&[&args[..], extra].concat(), &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    // Fewer rows than columns: the Gram route, one window.
+    let v = run(&[]);
+    assert_eq!((v["route"].as_str(), v["row_windows"].as_u64()), (Some("gram"), Some(1)), "{v}");
+    assert!(v["value"].as_f64().unwrap().is_finite() && v["peak_device_bytes"].as_u64().unwrap() > 0, "{v}");
+    // A budget of 64 rows: two row windows, so the column-block route; the same value.
+    let w = run(&["--block-budget", "16384"]);
+    assert_eq!((w["route"].as_str(), w["row_windows"].as_u64()), (Some("column-blocks"), Some(2)), "{w}");
+    let (a, b) = (v["value"].as_f64().unwrap(), w["value"].as_f64().unwrap());
+    assert!((a - b).abs() <= 1e-4 * a.abs(), "gram {a} vs column blocks {b}");
+    // A budget below one 64-row window is refused with the sizes, not dispatched.
+    let out =
+        tandem(&["bench", "energy", "--objective", "l2", "--n", "128", "--d", "256", "--block-budget", "100"], &[]);
+    assert!(!out.status.success() && stderr(&out).contains("64 rows of 256 columns"), "{}", stderr(&out));
+}
