@@ -164,3 +164,20 @@ fn bad_problems_are_refused_before_dispatch() {
     let mut rec = tandem::gpu::Recorder::new(gpu());
     assert!(matches!(plan.record(&mut rec, &a, &b), Err(EnergyError::ShapeMismatch { .. })));
 }
+
+#[test]
+fn embeddings_beyond_the_largest_buffer_are_refused_before_dispatch() {
+    let g = gpu();
+    let d = 8192;
+    let n = (g.limits().max_buffer_size / 4) as usize / d + 64;
+    for obj in all() {
+        match obj.plan(g, n, d) {
+            Err(EnergyError::Gpu(tandem::gpu::GpuError::TooLarge { limit_name, bytes, limit, .. })) => {
+                assert_eq!(limit_name, "max_buffer_size", "{}", obj.name());
+                assert!(bytes > limit, "{}", obj.name());
+            }
+            Err(e) => panic!("{}: wrong error {e}", obj.name()),
+            Ok(_) => panic!("{}: planned {n}x{d}", obj.name()),
+        }
+    }
+}

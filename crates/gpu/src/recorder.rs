@@ -29,7 +29,6 @@ pub struct Recorder<'g> {
 
 /// A buffer computed from another earlier in a recording: the source's buffer and offset, how it was
 /// derived, and the operation count right after it was written.
-#[derive(Clone, Copy, PartialEq, Eq)]
 struct Derivation {
     source: (u64, usize),
     how: u64,
