@@ -144,8 +144,10 @@ fn a_shared_b_is_packed_once_per_recording_until_something_writes_it() {
     let first = rec.dispatches();
     op.record_shared_b(&mut rec, &ta2, &tb, panels.as_ref(), &c2).unwrap();
     let second = rec.dispatches() - first;
-    // B changes inside the recording (B += B): the next product must see the new values.
-    tandem::kernels::axpy::axpy(&mut rec, 1.0, &up(&[n, k], &b), &tb).unwrap();
+    // B changes inside the recording (B += B): the next product must see the new values. (The copy of B
+    // lives until the submission: a tensor dropped mid-recording could be handed to another test's thread.)
+    let tb_copy = up(&[n, k], &b);
+    tandem::kernels::axpy::axpy(&mut rec, 1.0, &tb_copy, &tb).unwrap();
     op.record_shared_b(&mut rec, &ta1, &tb, panels.as_ref(), &c3).unwrap();
     let third = rec.dispatches() - first - second;
     rec.submit().unwrap();
