@@ -85,6 +85,26 @@ fn a_tensor_larger_than_a_binding_is_processed_in_row_windows() {
 }
 
 #[test]
+fn a_buffer_released_during_a_recording_is_not_reused_before_that_recording_is_submitted() {
+    let g = gpu();
+    // An unusual size, so that this test meets its own buffers in the pool.
+    let len = 1237;
+    let data: Vec<f32> = (0..len).map(|i| i as f32).collect();
+    let x = g.upload(&[len], &data).unwrap();
+    let y = g.zeros(&[len]).unwrap();
+    let mut first = Recorder::new(g);
+    tandem::kernels::axpy::scale(&mut first, 1.0, &x, &y).unwrap();
+    drop(x);
+    // Another recording is submitted meanwhile (another thread's, say), then a tensor of the same size is
+    // written from the host: had x's buffer been handed out again, that write would land before `first`.
+    Recorder::new(g).submit().unwrap();
+    let z = g.upload(&[len], &vec![-1.0; len]).unwrap();
+    first.submit().unwrap();
+    assert_eq!(g.download(&y).unwrap(), data, "the recorded copy read a reused buffer");
+    drop(z);
+}
+
+#[test]
 #[should_panic(expected = "multiple of 64")]
 fn a_row_window_must_start_on_an_aligned_row() {
     let t = gpu().empty(&[100, 3]).unwrap();

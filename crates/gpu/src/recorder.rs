@@ -8,7 +8,7 @@ use crate::context::{Counters, Gpu};
 use crate::error::{GpuError, Result};
 use crate::kernel::{Access, Kernel};
 use crate::profiler::ProfileSlot;
-use crate::tensor::Tensor;
+use crate::tensor::{OpenRecording, Tensor};
 use crate::timer::GpuTimer;
 
 /// Records a sequence of kernel launches and copies; [`Recorder::submit`] sends them in one submission.
@@ -25,6 +25,8 @@ pub struct Recorder<'g> {
     writes: usize,
     /// Per derived buffer id: what it was computed from (see [`Recorder::derived_is_current`]).
     derived: HashMap<u64, Derivation>,
+    /// Keeps buffers released during the recording from being reused before it is submitted.
+    _open: OpenRecording,
 }
 
 /// A buffer computed from another earlier in a recording: the source's buffer and offset, how it was
@@ -66,6 +68,7 @@ impl<'g> Recorder<'g> {
             last_write: HashMap::new(),
             writes: 0,
             derived: HashMap::new(),
+            _open: gpu.pool.open_recording(),
         }
     }
 

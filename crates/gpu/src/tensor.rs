@@ -1,20 +1,30 @@
 //! [`Tensor`]: an f32 device buffer with a shape, and the pool its buffers come from and return to.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use crate::context::Gpu;
 use crate::error::{GpuError, Result};
 
-/// Buffers released by dropped tensors, by exact byte size. A released buffer waits in `pending` until
-/// the next submission: work recorded before the drop may still use it, and a host write into a reused
-/// buffer (`queue.write_buffer`) would land before that work runs.
+/// Buffers released by dropped tensors, by exact byte size. A released buffer waits in `pending` until no
+/// recording that was open when it was released is still unsubmitted: such a recording may have recorded
+/// work that uses it, and a host write into a reused buffer (`queue.write_buffer`), or work submitted from
+/// another thread, would land before that work runs. Work already submitted is safe: the queue runs in order.
 #[derive(Default)]
 pub(crate) struct BufferPool {
     free: Mutex<HashMap<u64, Vec<(u64, wgpu::Buffer)>>>,
-    pending: Mutex<Vec<(u64, u64, wgpu::Buffer)>>,
+    /// `(serial of the newest recording opened before the release, bytes, id, buffer)`.
+    pending: Mutex<Vec<(u64, u64, u64, wgpu::Buffer)>>,
     allocated: AtomicU64,
+    recordings: Mutex<Recordings>,
+}
+
+/// Serials of the recordings opened so far and of those not yet submitted or dropped.
+#[derive(Default)]
+struct Recordings {
+    newest: u64,
+    open: BTreeSet<u64>,
 }
 
 impl BufferPool {
@@ -25,16 +35,44 @@ impl BufferPool {
         }
     }
 
-    /// Makes buffers released before the last submission available again.
+    /// Registers a new recording until the returned guard is dropped (when the recording has been submitted
+    /// or abandoned).
+    pub(crate) fn open_recording(self: &Arc<Self>) -> OpenRecording {
+        let mut r = self.recordings.lock().unwrap();
+        r.newest += 1;
+        let serial = r.newest;
+        r.open.insert(serial);
+        OpenRecording { pool: self.clone(), serial }
+    }
+
+    /// Makes reusable the released buffers that no open recording can reference.
     pub(crate) fn recycle(&self) {
+        let oldest_open = self.recordings.lock().unwrap().open.first().copied().unwrap_or(u64::MAX);
         let mut free = self.free.lock().unwrap();
-        for (bytes, id, buffer) in self.pending.lock().unwrap().drain(..) {
-            free.entry(bytes).or_default().push((id, buffer));
-        }
+        self.pending.lock().unwrap().retain(|(newest, bytes, id, buffer)| {
+            let reusable = *newest < oldest_open;
+            if reusable {
+                free.entry(*bytes).or_default().push((*id, buffer.clone()));
+            }
+            !reusable
+        });
     }
 
     pub(crate) fn allocated_bytes(&self) -> u64 {
         self.allocated.load(Ordering::Relaxed)
+    }
+}
+
+/// A recording that buffers released meanwhile must wait for; dropping it lets them be reused.
+pub(crate) struct OpenRecording {
+    pool: Arc<BufferPool>,
+    serial: u64,
+}
+
+impl Drop for OpenRecording {
+    fn drop(&mut self) {
+        self.pool.recordings.lock().unwrap().open.remove(&self.serial);
+        self.pool.recycle();
     }
 }
 
@@ -49,7 +87,9 @@ pub(crate) struct PooledBuffer {
 impl Drop for PooledBuffer {
     fn drop(&mut self) {
         if let Some(pool) = self.pool.upgrade() {
-            pool.pending.lock().unwrap().push((self.bytes, self.id, self.buffer.clone()));
+            let newest = pool.recordings.lock().unwrap().newest;
+            pool.pending.lock().unwrap().push((newest, self.bytes, self.id, self.buffer.clone()));
+            pool.recycle();
         }
     }
 }
