@@ -8,7 +8,7 @@ use tandem::kernels::shaders::ALL;
 
 /// Capabilities tandem may use; each is requested from the adapter only when it reports it.
 fn capabilities() -> Capabilities {
-    Capabilities::SUBGROUP | Capabilities::SHADER_FLOAT16
+    Capabilities::SUBGROUP | Capabilities::SHADER_FLOAT16 | Capabilities::SHADER_FLOAT16_IN_FLOAT32
 }
 
 fn translate(path: &str, module: &naga::Module, constants: &naga::back::PipelineConstants) {

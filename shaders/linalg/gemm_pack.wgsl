@@ -4,9 +4,12 @@
 //   A as op(A) (M, K) -> panels [ceil(M/64)][K][64]   (64 rows of one k contiguous)
 //   B as op(B) (K, N) -> panels [ceil(N/64)][K][64]   (64 columns of one k contiguous)
 // Both are "a (rows, K) matrix into 64-row panels": rows = M for A, rows = N for B (read transposed).
-// Rows past `rows` are zero. One thread per vec4 of packed elements, flat index folded into 2-D.
+// Rows past `rows` are zero. Elements are stored as f32, or as f16 (HALF) two to a u32, rounded to
+// nearest even. One thread per vec4 of packed words (4 elements, or 8 when HALF), flat index folded
+// into 2-D.
 
 override TRANS: bool = false;
+override HALF: bool = false;
 
 struct Params {
     rows: u32,   // M for pack_a, N for pack_b: the dimension that is blocked
@@ -20,7 +23,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> dst: array<vec4<u32>>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 // Element (row, k): stored (rows, K) row-major, or (K, rows) when TRANS. For A, TRANS = trans_a; for B,
@@ -32,8 +35,6 @@ fn element(row: u32, k: u32) -> f32 {
     return src[p.offset + row * p.ld + k];
 }
 
-// One thread per four packed elements: rows r..r+3 of one k, written as one vec4 (panels are 64 rows wide,
-// so a vec4 never straddles two k or two panels).
 fn value(row: u32, k: u32) -> f32 {
     if row < p.rows {
         return element(row, k);
@@ -41,14 +42,27 @@ fn value(row: u32, k: u32) -> f32 {
     return 0.0;
 }
 
+fn four(row: u32, k: u32) -> vec4<f32> {
+    return vec4(value(row, k), value(row + 1u, k), value(row + 2u, k), value(row + 3u, k));
+}
+
+// Thread q writes rows r..r+3 (or r..r+7 when HALF) of one k as one vec4 of words: panels are 64 rows
+// wide, so a vec4 never straddles two k or two panels.
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let q = gid.y * nwg.x * 256u + gid.x;
-    let t = 4u * q;
+    let per = select(4u, 8u, HALF);
+    let t = per * q;
     if t >= p.total {
         return;
     }
     let k = (t / 64u) % p.k;
     let row = (t / 64u / p.k) * 64u + t % 64u;
-    dst[q] = vec4(value(row, k), value(row + 1u, k), value(row + 2u, k), value(row + 3u, k));
+    if HALF {
+        let lo = four(row, k);
+        let hi = four(row + 4u, k);
+        dst[q] = vec4(pack2x16float(lo.xy), pack2x16float(lo.zw), pack2x16float(hi.xy), pack2x16float(hi.zw));
+    } else {
+        dst[q] = bitcast<vec4<u32>>(four(row, k));
+    }
 }

@@ -26,8 +26,8 @@ struct Params {
     _pad2: u32,
 }
 
-@group(0) @binding(0) var<storage, read> ap: array<vec4<f32>>;  // [ceil(M/64)][K][64] packed op(A)
-@group(0) @binding(1) var<storage, read> bp: array<vec4<f32>>;  // [ceil(N/64)][K][64] packed op(B)
+@group(0) @binding(0) var<storage, read> ap: array<vec4<u32>>;  // [ceil(M/64)][K][64] packed op(A)
+@group(0) @binding(1) var<storage, read> bp: array<vec4<u32>>;  // [ceil(N/64)][K][64] packed op(B)
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;   // (M, N)
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -73,33 +73,112 @@ fn store_rows4(acc: ptr<function, array<vec4<f32>, 128>>, base: u32, m: u32, n0:
     store_row(m + 3u, n0, (*acc)[base + 6u], (*acc)[base + 7u]);
 }
 
+// Each panel holds f32 (16 vec4 per k) or, when its HALF_ override is set, f16 two to a u32 (8 vec4 per k:
+// one load brings a lane's 8 values). Products are accumulated in f32 either way.
+override HALF_A: bool = false;
+override HALF_B: bool = false;
+
+// Eight values of one panel column held by one lane, as two vec4<f32>.
+struct Eight {
+    lo: vec4<f32>,
+    hi: vec4<f32>,
+}
+
+fn unpack8(u: vec4<u32>) -> Eight {
+    return Eight(vec4(unpack2x16float(u.x), unpack2x16float(u.y)), vec4(unpack2x16float(u.z), unpack2x16float(u.w)));
+}
+
+fn bits8(lo: vec4<u32>, hi: vec4<u32>) -> Eight {
+    return Eight(bitcast<vec4<f32>>(lo), bitcast<vec4<f32>>(hi));
+}
+
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-    let a_base = wg.y * p.k * 16u;  // vec4 index of this row block's panel
-    let b_base = wg.x * p.k * 16u;  // vec4 index of this column block's panel
+    let a_per_k = select(16u, 8u, HALF_A);  // vec4 per k in one panel of A
+    let b_per_k = select(16u, 8u, HALF_B);
+    let a_base = wg.y * p.k * a_per_k;  // vec4 index of this row block's panel
+    let b_base = wg.x * p.k * b_per_k;  // vec4 index of this column block's panel
     var acc: array<vec4<f32>, 128>;
     for (var k = 0u; k < p.k; k++) {
-        let a0 = ap[a_base + k * 16u + 2u * lane];       // rows 8l..8l+3
-        let a1 = ap[a_base + k * 16u + 2u * lane + 1u];  // rows 8l+4..8l+7
-        let b0 = bp[b_base + k * 16u + 2u * lane];
-        let b1 = bp[b_base + k * 16u + 2u * lane + 1u];
-        // Lane j's a0 holds rows 8j..8j+3, its a1 rows 8j+4..8j+7.
-        rows4(&acc, 0u, subgroupBroadcast(a0, 0u), b0, b1);
-        rows4(&acc, 8u, subgroupBroadcast(a1, 0u), b0, b1);
-        rows4(&acc, 16u, subgroupBroadcast(a0, 1u), b0, b1);
-        rows4(&acc, 24u, subgroupBroadcast(a1, 1u), b0, b1);
-        rows4(&acc, 32u, subgroupBroadcast(a0, 2u), b0, b1);
-        rows4(&acc, 40u, subgroupBroadcast(a1, 2u), b0, b1);
-        rows4(&acc, 48u, subgroupBroadcast(a0, 3u), b0, b1);
-        rows4(&acc, 56u, subgroupBroadcast(a1, 3u), b0, b1);
-        rows4(&acc, 64u, subgroupBroadcast(a0, 4u), b0, b1);
-        rows4(&acc, 72u, subgroupBroadcast(a1, 4u), b0, b1);
-        rows4(&acc, 80u, subgroupBroadcast(a0, 5u), b0, b1);
-        rows4(&acc, 88u, subgroupBroadcast(a1, 5u), b0, b1);
-        rows4(&acc, 96u, subgroupBroadcast(a0, 6u), b0, b1);
-        rows4(&acc, 104u, subgroupBroadcast(a1, 6u), b0, b1);
-        rows4(&acc, 112u, subgroupBroadcast(a0, 7u), b0, b1);
-        rows4(&acc, 120u, subgroupBroadcast(a1, 7u), b0, b1);
+        // This lane's rows 8l..8l+7 of A: one vec4 of f16 pairs, or two vec4 of f32 (a0, a1).
+        var a0: vec4<u32>;
+        var a1 = vec4(0u);
+        if HALF_A {
+            a0 = ap[a_base + k * 8u + lane];
+        } else {
+            a0 = ap[a_base + k * 16u + 2u * lane];
+            a1 = ap[a_base + k * 16u + 2u * lane + 1u];
+        }
+        var b: Eight;
+        if HALF_B {
+            b = unpack8(bp[b_base + k * 8u + lane]);
+        } else {
+            b = bits8(bp[b_base + k * 16u + 2u * lane], bp[b_base + k * 16u + 2u * lane + 1u]);
+        }
+        var x0: Eight;  // lane 0's rows 0..7
+        if HALF_A {
+            x0 = unpack8(subgroupBroadcast(a0, 0u));
+        } else {
+            x0 = bits8(subgroupBroadcast(a0, 0u), subgroupBroadcast(a1, 0u));
+        }
+        rows4(&acc, 0u, x0.lo, b.lo, b.hi);
+        rows4(&acc, 8u, x0.hi, b.lo, b.hi);
+        var x1: Eight;  // lane 1's rows 8..15
+        if HALF_A {
+            x1 = unpack8(subgroupBroadcast(a0, 1u));
+        } else {
+            x1 = bits8(subgroupBroadcast(a0, 1u), subgroupBroadcast(a1, 1u));
+        }
+        rows4(&acc, 16u, x1.lo, b.lo, b.hi);
+        rows4(&acc, 24u, x1.hi, b.lo, b.hi);
+        var x2: Eight;  // lane 2's rows 16..23
+        if HALF_A {
+            x2 = unpack8(subgroupBroadcast(a0, 2u));
+        } else {
+            x2 = bits8(subgroupBroadcast(a0, 2u), subgroupBroadcast(a1, 2u));
+        }
+        rows4(&acc, 32u, x2.lo, b.lo, b.hi);
+        rows4(&acc, 40u, x2.hi, b.lo, b.hi);
+        var x3: Eight;  // lane 3's rows 24..31
+        if HALF_A {
+            x3 = unpack8(subgroupBroadcast(a0, 3u));
+        } else {
+            x3 = bits8(subgroupBroadcast(a0, 3u), subgroupBroadcast(a1, 3u));
+        }
+        rows4(&acc, 48u, x3.lo, b.lo, b.hi);
+        rows4(&acc, 56u, x3.hi, b.lo, b.hi);
+        var x4: Eight;  // lane 4's rows 32..39
+        if HALF_A {
+            x4 = unpack8(subgroupBroadcast(a0, 4u));
+        } else {
+            x4 = bits8(subgroupBroadcast(a0, 4u), subgroupBroadcast(a1, 4u));
+        }
+        rows4(&acc, 64u, x4.lo, b.lo, b.hi);
+        rows4(&acc, 72u, x4.hi, b.lo, b.hi);
+        var x5: Eight;  // lane 5's rows 40..47
+        if HALF_A {
+            x5 = unpack8(subgroupBroadcast(a0, 5u));
+        } else {
+            x5 = bits8(subgroupBroadcast(a0, 5u), subgroupBroadcast(a1, 5u));
+        }
+        rows4(&acc, 80u, x5.lo, b.lo, b.hi);
+        rows4(&acc, 88u, x5.hi, b.lo, b.hi);
+        var x6: Eight;  // lane 6's rows 48..55
+        if HALF_A {
+            x6 = unpack8(subgroupBroadcast(a0, 6u));
+        } else {
+            x6 = bits8(subgroupBroadcast(a0, 6u), subgroupBroadcast(a1, 6u));
+        }
+        rows4(&acc, 96u, x6.lo, b.lo, b.hi);
+        rows4(&acc, 104u, x6.hi, b.lo, b.hi);
+        var x7: Eight;  // lane 7's rows 56..63
+        if HALF_A {
+            x7 = unpack8(subgroupBroadcast(a0, 7u));
+        } else {
+            x7 = bits8(subgroupBroadcast(a0, 7u), subgroupBroadcast(a1, 7u));
+        }
+        rows4(&acc, 112u, x7.lo, b.lo, b.hi);
+        rows4(&acc, 120u, x7.hi, b.lo, b.hi);
     }
     let m0 = wg.y * 64u;
     let n0 = wg.x * 64u + lane * 8u;

@@ -7,9 +7,20 @@
 // A and C start a_offset and c_offset elements into their buffers, with rows lda and ldc elements apart
 // (row windows of chunked convolutions, column blocks of a wider matrix).
 // Workgroup 16x16 threads computes a 64x64 tile of C; each thread a 4x4 block strided by 16.
+// HALF_A / HALF_B: the operand is rounded to f16 as it is loaded (mixed precision, the same numbers as the
+// packed kernel's f16 panels).
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+override HALF_A: bool = false;
+override HALF_B: bool = false;
+
+fn to_half(x: f32, half: bool) -> f32 {
+    if half {
+        return unpack2x16float(pack2x16float(vec2(x, 0.0))).x;
+    }
+    return x;
+}
 
 struct Params {
     m: u32,
@@ -42,9 +53,9 @@ fn load_a(m: u32, k: u32) -> f32 {
         return 0.0;
     }
     if TRANS_A {
-        return a[p.a_offset + k * p.lda + m];
+        return to_half(a[p.a_offset + k * p.lda + m], HALF_A);
     }
-    return a[p.a_offset + m * p.lda + k];
+    return to_half(a[p.a_offset + m * p.lda + k], HALF_A);
 }
 
 fn load_b(k: u32, n: u32) -> f32 {
@@ -52,9 +63,9 @@ fn load_b(k: u32, n: u32) -> f32 {
         return 0.0;
     }
     if TRANS_B {
-        return b[n * p.k + k];
+        return to_half(b[n * p.k + k], HALF_B);
     }
-    return b[k * p.n + n];
+    return to_half(b[k * p.n + n], HALF_B);
 }
 
 @compute @workgroup_size(16, 16)

@@ -1,30 +1,32 @@
 //! GEMM against `tandem_reference::gemm` for every variant and transpose, on awkward shapes.
 
+use tandem::kernels::Precision;
 use tandem::kernels::gemm::{Gemm, GemmVariant};
 use tandem::reference::gemm as reference;
 
 use crate::common::*;
 
-fn check(variant: GemmVariant, (m, n, k): (usize, usize, usize), op: Gemm, seed: u64) {
+/// Runs `op` and compares it with the f64 reference on operands rounded as `op.precision` says; returns
+/// the output and the reference on the unrounded operands.
+fn check(variant: GemmVariant, (m, n, k): (usize, usize, usize), op: Gemm, seed: u64) -> (Vec<f32>, Vec<f64>) {
     let mut r = rng(seed);
     let a = uniform(&mut r, m * k);
     let b = uniform(&mut r, k * n);
     let c0 = uniform(&mut r, m * n);
     let (ta, tb, tc) = (up(&op.a_shape(m, k), &a), up(&op.b_shape(k, n), &b), up(&[m, n], &c0));
     run(|rec| op.record_variant(rec, variant, &ta, &tb, &tc));
-    let mut want = f64s(&c0);
-    reference::gemm(
-        &f64s(&a),
-        &f64s(&b),
-        &mut want,
-        (m, n, k),
-        op.trans_a,
-        op.trans_b,
-        op.alpha.into(),
-        op.beta.into(),
-    );
+    let product = |a: &[f32], b: &[f32]| {
+        let mut want = f64s(&c0);
+        let (a, b) = (f64s(a), f64s(b));
+        reference::gemm(&a, &b, &mut want, (m, n, k), op.trans_a, op.trans_b, op.alpha.into(), op.beta.into());
+        want
+    };
+    let rounded = |v: &[f32], p: Precision| v.iter().map(|&x| p.round(x)).collect::<Vec<_>>();
+    let want = product(&rounded(&a, op.precision[0]), &rounded(&b, op.precision[1]));
     let tol = 2e-6 * (k as f64).sqrt().max(1.0);
-    assert_close(&format!("{variant:?} {op:?} m={m} n={n} k={k}"), &down(&tc), &want, tol, tol);
+    let got = down(&tc);
+    assert_close(&format!("{variant:?} {op:?} m={m} n={n} k={k}"), &got, &want, tol, tol);
+    (got, product(&a, &b))
 }
 
 const SHAPES: &[(usize, usize, usize)] = &[
@@ -70,6 +72,33 @@ fn gemm_matches_reference_on_random_shapes() {
             let dims = (r.random_range(1..200), r.random_range(1..200), r.random_range(1..200));
             let op = all_ops()[s % 5];
             check(variant, dims, op, 1000 + s as u64);
+        }
+    }
+}
+
+/// f16 operands (mixed precision) in every combination, variant and transpose: the product equals the f64
+/// product of the operands rounded to the nearest f16 to f32 accumulation accuracy, and visibly differs
+/// from the product of the unrounded operands (the operands really are rounded).
+#[test]
+fn gemm_with_f16_operands_matches_the_reference_on_rounded_operands() {
+    use Precision::{F16, F32};
+    let shapes = [(1, 1, 1), (13, 17, 1), (31, 67, 29), (65, 63, 130), (127, 131, 61), (257, 70, 5)];
+    for variant in GemmVariant::supported(gpu()) {
+        for (i, &dims) in shapes.iter().enumerate() {
+            for (j, op) in all_ops().into_iter().enumerate() {
+                for (h, (pa, pb)) in [(F16, F16), (F32, F16), (F16, F32)].into_iter().enumerate() {
+                    let (got, unrounded) =
+                        check(variant, dims, op.with_precision(pa, pb), (i * 100 + j * 10 + h) as u64);
+                    if dims.2 >= 29 {
+                        let off =
+                            got.iter().zip(&unrounded).map(|(&g, &u)| (f64::from(g) - u).abs()).fold(0.0, f64::max);
+                        assert!(
+                            off > 1e-4,
+                            "{variant:?} {pa}x{pb} {dims:?}: no sign of f16 rounding (max deviation {off:e})"
+                        );
+                    }
+                }
+            }
         }
     }
 }
@@ -131,14 +160,20 @@ fn gemm_on_strided_blocks_of_wider_matrices() {
 
 #[test]
 fn a_shared_b_is_packed_once_per_recording_until_something_writes_it() {
+    shared_b_reuse(Precision::F32);
+    shared_b_reuse(Precision::F16);
+}
+
+/// `record_shared_b` with B entering at `precision`: packed once, reused, packed again after a write.
+fn shared_b_reuse(precision: Precision) {
     let g = gpu();
     let (m, n, k) = (70, 45, 33);
     let mut r = rng(91);
     let (a1, a2, b) = (uniform(&mut r, m * k), uniform(&mut r, m * k), uniform(&mut r, n * k));
     let (ta1, ta2, tb) = (up(&[m, k], &a1), up(&[m, k], &a2), up(&[n, k], &b));
     let (c1, c2, c3) = (up(&[m, n], &vec![0.0; m * n]), up(&[m, n], &vec![0.0; m * n]), up(&[m, n], &vec![0.0; m * n]));
-    let panels = tandem::kernels::gemm::shared_b_panels(g, k, n).unwrap();
-    let op = Gemm::nt();
+    let panels = tandem::kernels::gemm::shared_b_panels(g, k, n, precision).unwrap();
+    let op = Gemm::nt().with_precision(Precision::F32, precision);
     let mut rec = tandem::gpu::Recorder::new(g);
     op.record_shared_b(&mut rec, &ta1, &tb, panels.as_ref(), &c1).unwrap();
     let first = rec.dispatches();
@@ -153,10 +188,11 @@ fn a_shared_b_is_packed_once_per_recording_until_something_writes_it() {
     rec.submit().unwrap();
     if panels.is_some() {
         // pack A + pack B + main; B reused; the axpy, then B packed again.
-        assert_eq!((first, second, third), (3, 2, 4), "dispatches per product");
+        assert_eq!((first, second, third), (3, 2, 4), "dispatches per product ({precision})");
     }
     let product = |a: &[f32], scale: f64| {
         let mut want = vec![0.0; m * n];
+        let b: Vec<f32> = b.iter().map(|&x| precision.round(x)).collect();
         reference::gemm(&f64s(a), &f64s(&b), &mut want, (m, n, k), false, true, scale, 0.0);
         want
     };

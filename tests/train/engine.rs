@@ -195,6 +195,7 @@ fn invalid_values_are_refused_naming_the_key() {
         (TrainConfig { tau_base: 1.5, method: "byol".into(), ..TrainConfig::default() }, "tau_base = 1.5"),
         (TrainConfig { encoder: "mlp:12,x".into(), ..TrainConfig::default() }, "encoder 'mlp:12,x'"),
         (TrainConfig { method: "moco".into(), ..TrainConfig::default() }, "unknown method 'moco'"),
+        (TrainConfig { precision: "bf16".into(), ..TrainConfig::default() }, "precision = 'bf16'"),
     ];
     for (cfg, want) in cases {
         let e = cfg.resolve().unwrap_err().to_string();

@@ -82,6 +82,7 @@ pub struct Gpu {
     info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
     features: wgpu::Features,
+    f16_conversion: bool,
     pub(crate) kernels: Mutex<HashMap<String, Arc<Kernel>>>,
     pub(crate) bind_groups: Mutex<HashMap<Vec<u64>, wgpu::BindGroup>>,
     pub(crate) uniforms: Mutex<HashMap<Vec<u8>, (u64, wgpu::Buffer)>>,
@@ -180,6 +181,8 @@ impl Gpu {
             | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES
             | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS;
         let features = adapter.features() & wanted;
+        let f16_conversion =
+            adapter.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::SHADER_F16_IN_F32);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("tandem"),
             required_features: features,
@@ -237,6 +240,7 @@ impl Gpu {
             info,
             limits,
             features,
+            f16_conversion,
             kernels: Mutex::default(),
             bind_groups: Mutex::default(),
             uniforms: Mutex::default(),
@@ -278,6 +282,12 @@ impl Gpu {
     /// The optional features enabled on the device.
     pub fn features(&self) -> wgpu::Features {
         self.features
+    }
+
+    /// True when shaders can convert between f32 and f16 (`pack2x16float`, `unpack2x16float`): every
+    /// Vulkan, Metal and DX12 device; f16 GEMM operands (mixed precision) need it.
+    pub fn has_f16_conversion(&self) -> bool {
+        self.f16_conversion
     }
 
     /// True when subgroup operations are enabled and every subgroup has exactly `size` lanes.

@@ -23,6 +23,10 @@ use tandem_gpu::{Gpu, KernelKey, KernelSpec, Recorder, Result, Tensor, workgroup
 
 use crate::entry::{EntryKey, R, W};
 use crate::gemm::{self, Gemm, GemmVariant, GemmWindow, PANEL};
+use crate::precision::Precision;
+
+/// Convolutions run their products in f32.
+const F32S: [Precision; 2] = [Precision::F32; 2];
 
 /// Memory layout of a convolution's input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -259,13 +263,13 @@ impl Conv2d {
             if let Some((mb, nb)) = blocks {
                 if packed_w.is_none() {
                     let pb = staging(gpu, "conv.weight_panel", nb * PANEL * k)?;
-                    gemm::pack(rec, weight, (0, k), &pb, s.c_out, k, false)?;
+                    gemm::pack(rec, weight, (0, k), &pb, (s.c_out, k), false, Precision::F32)?;
                     packed_w = Some(pb);
                 }
                 let pa = staging(gpu, "conv.col_panel", mb * PANEL * k)?;
                 self.im2col(rec, x, &pa, ColLayout::PanelsByPosition, win)?;
                 let params = Gemm::nt().params(w);
-                gemm::record_sg8_main(rec, &pa, packed_w.as_ref().expect("packed above"), y, params, (mb, nb))?;
+                gemm::record_sg8_main(rec, &pa, packed_w.as_ref().expect("packed above"), y, params, (mb, nb), F32S)?;
             } else {
                 let col = staging(gpu, "conv.col", win.1 * k)?;
                 self.im2col(rec, x, &col, ColLayout::Plain, win)?;
@@ -332,10 +336,10 @@ impl Conv2d {
                 (self.variant == GemmVariant::Subgroup8).then(|| gemm::sg8_blocks(gpu, w.m, w.n, w.k)).flatten();
             if let Some((mb, nb)) = blocks {
                 let pa = staging(gpu, "conv.dy_panel", mb * PANEL * win.1)?;
-                gemm::pack(rec, dy, (w.a_offset, s.c_out), &pa, s.c_out, win.1, true)?;
+                gemm::pack(rec, dy, (w.a_offset, s.c_out), &pa, (s.c_out, win.1), true, Precision::F32)?;
                 let pb = staging(gpu, "conv.col_panel", nb * PANEL * win.1)?;
                 self.im2col(rec, x, &pb, ColLayout::PanelsByColumn, win)?;
-                gemm::record_sg8_main(rec, &pa, &pb, dweight, op.params(w), (mb, nb))?;
+                gemm::record_sg8_main(rec, &pa, &pb, dweight, op.params(w), (mb, nb), F32S)?;
             } else {
                 let col = staging(gpu, "conv.col", win.1 * k)?;
                 self.im2col(rec, x, &col, ColLayout::Plain, win)?;

@@ -6,6 +6,8 @@
 //! - [`GemmVariant::Subgroup8`] (`shaders/linalg/gemm_sg8.wgsl` on panels from `gemm_pack.wgsl`): 8-lane
 //!   subgroup broadcasts on zero-padded packed panels, for lavapipe and other CPU adapters.
 //!
+//! Either operand may be stored as f16 for the product ([`Precision`], mixed precision: f32 accumulation).
+//!
 //! Reference: `tandem_reference::gemm`. Test: `tests/kernels/gemm.rs`. Bench: `tandem bench gemm`.
 
 use std::fmt;
@@ -13,6 +15,7 @@ use std::fmt;
 use tandem_gpu::{Gpu, KernelKey, KernelSpec, Recorder, Result, Tensor, workgroups_1d};
 
 use crate::entry::{R, W};
+use crate::precision::Precision;
 use crate::shaders::source;
 
 /// Which GEMM implementation to run.
@@ -68,6 +71,8 @@ pub struct GemmKey {
     pub trans_a: bool,
     /// B is stored (N, K).
     pub trans_b: bool,
+    /// How A and B enter the product.
+    pub precision: [Precision; 2],
 }
 
 impl fmt::Display for GemmKey {
@@ -75,8 +80,12 @@ impl fmt::Display for GemmKey {
         let t = |b: bool| if b { 't' } else { 'n' };
         match self.variant {
             // The packed kernel applies transposes while packing: one main kernel serves all four.
-            GemmVariant::Subgroup8 => write!(f, "gemm_sg8"),
-            GemmVariant::Tiled => write!(f, "gemm_tiled_{}{}", t(self.trans_a), t(self.trans_b)),
+            GemmVariant::Subgroup8 => write!(f, "gemm_sg8")?,
+            GemmVariant::Tiled => write!(f, "gemm_tiled_{}{}", t(self.trans_a), t(self.trans_b))?,
+        }
+        match self.precision {
+            [Precision::F32, Precision::F32] => Ok(()),
+            [a, b] => write!(f, "_{a}{b}"),
         }
     }
 }
@@ -90,8 +99,10 @@ impl KernelKey for GemmKey {
                 entry: "main",
                 storage: &[R, R, W],
                 constants: vec![
-                    ("TRANS_A", f64::from(u8::from(self.trans_a))),
-                    ("TRANS_B", f64::from(u8::from(self.trans_b))),
+                    ("TRANS_A", flag(self.trans_a)),
+                    ("TRANS_B", flag(self.trans_b)),
+                    ("HALF_A", flag(self.precision[0].is_half())),
+                    ("HALF_B", flag(self.precision[1].is_half())),
                 ],
             },
             GemmVariant::Subgroup8 => KernelSpec {
@@ -99,21 +110,34 @@ impl KernelKey for GemmKey {
                 source: source("linalg/gemm_sg8.wgsl"),
                 entry: "main",
                 storage: &[R, R, W],
-                constants: vec![],
+                constants: vec![
+                    ("HALF_A", flag(self.precision[0].is_half())),
+                    ("HALF_B", flag(self.precision[1].is_half())),
+                ],
             },
         }
     }
 }
 
-/// Specialisation key of the panel-packing kernel: whether the source is read as (k, row).
+fn flag(b: bool) -> f64 {
+    f64::from(u8::from(b))
+}
+
+/// Specialisation key of the panel-packing kernel: whether the source is read as (k, row), and the
+/// panels' precision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct PackKey {
     trans: bool,
+    precision: Precision,
 }
 
 impl fmt::Display for PackKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "gemm_pack{}", if self.trans { "_t" } else { "" })
+        let t = if self.trans { "_t" } else { "" };
+        match self.precision {
+            Precision::F32 => write!(f, "gemm_pack{t}"),
+            Precision::F16 => write!(f, "gemm_pack{t}_f16"),
+        }
     }
 }
 
@@ -124,7 +148,7 @@ impl KernelKey for PackKey {
             source: source("linalg/gemm_pack.wgsl"),
             entry: "main",
             storage: &[R, W],
-            constants: vec![("TRANS", f64::from(u8::from(self.trans)))],
+            constants: vec![("TRANS", flag(self.trans)), ("HALF", flag(self.precision.is_half()))],
         }
     }
 }
@@ -194,11 +218,13 @@ pub struct Gemm {
     pub alpha: f32,
     /// Scale of the existing C (0: C is overwritten and never read; 1: accumulate).
     pub beta: f32,
+    /// How A and B enter the product (f16: rounded to f16, accumulated in f32).
+    pub precision: [Precision; 2],
 }
 
 impl Default for Gemm {
     fn default() -> Self {
-        Self { trans_a: false, trans_b: false, alpha: 1.0, beta: 0.0 }
+        Self { trans_a: false, trans_b: false, alpha: 1.0, beta: 0.0, precision: [Precision::F32; 2] }
     }
 }
 
@@ -221,6 +247,11 @@ impl Gemm {
     /// The same product, added to C instead of overwriting it (`beta = 1`).
     pub fn accumulate(self) -> Self {
         Self { beta: 1.0, ..self }
+    }
+
+    /// The same product with A and B entering it at these precisions.
+    pub fn with_precision(self, a: Precision, b: Precision) -> Self {
+        Self { precision: [a, b], ..self }
     }
 
     /// The stored shape of A for an op(A) of m×k.
@@ -338,25 +369,32 @@ impl Gemm {
         if variant == GemmVariant::Subgroup8
             && let Some((mb, nb)) = sg8_blocks(gpu, m, n, k)
         {
-            let pa = gpu.scratch("gemm.panel_a", &[mb * PANEL * k])?;
-            pack(rec, a, (a_offset, lda), &pa, m, k, self.trans_a)?;
+            let [pa_prec, pb_prec] = self.precision;
+            let pa = gpu.scratch("gemm.panel_a", &[panel_words(mb, k, pa_prec)])?;
+            pack(rec, a, (a_offset, lda), &pa, (m, k), self.trans_a, pa_prec)?;
             // op(B) (K, N) is packed as an (N, K) matrix: stored (K, N) is then the transposed read.
             let ldb = if self.trans_b { k } else { n };
-            let layout = u64::from(self.trans_b) | (k as u64) << 1 | (n as u64) << 32;
-            let shared = shared_b.filter(|p| p.len() == nb * PANEL * k);
+            let layout =
+                u64::from(self.trans_b) | u64::from(pb_prec.is_half()) << 1 | (k as u64) << 2 | (n as u64) << 33;
+            let shared = shared_b.filter(|p| p.len() == panel_words(nb, k, pb_prec));
             let pb = match shared {
                 Some(p) => p.clone(),
-                None => gpu.scratch("gemm.panel_b", &[nb * PANEL * k])?,
+                None => gpu.scratch("gemm.panel_b", &[panel_words(nb, k, pb_prec)])?,
             };
             if shared.is_none() || !rec.derived_is_current(&pb, b, layout) {
-                pack(rec, b, (0, ldb), &pb, n, k, !self.trans_b)?;
+                pack(rec, b, (0, ldb), &pb, (n, k), !self.trans_b, pb_prec)?;
                 if shared.is_some() {
                     rec.set_derived(&pb, b, layout);
                 }
             }
-            return record_sg8_main(rec, &pa, &pb, c, params, (mb, nb));
+            return record_sg8_main(rec, &pa, &pb, c, params, (mb, nb), self.precision);
         }
-        let key = GemmKey { variant: GemmVariant::Tiled, trans_a: self.trans_a, trans_b: self.trans_b };
+        let key = GemmKey {
+            variant: GemmVariant::Tiled,
+            trans_a: self.trans_a,
+            trans_b: self.trans_b,
+            precision: self.precision,
+        };
         let kernel = gpu.kernel(&key)?;
         let groups = [n.div_ceil(64) as u32, m.div_ceil(64) as u32, 1];
         rec.dispatch(&kernel, &[a, b, c], &params, groups)
@@ -385,14 +423,23 @@ impl Gemm {
     }
 }
 
-/// Persistent panels for a B operand with op(B) of shape (k, n) that several products share (see
-/// [`Gemm::record_shared_b`]); `None` where this device's GEMM does not pack B.
-pub fn shared_b_panels(gpu: &Gpu, k: usize, n: usize) -> Result<Option<Tensor>> {
-    let bytes = (n.div_ceil(PANEL) * PANEL * k * 4) as u64;
-    if GemmVariant::for_device(gpu) != GemmVariant::Subgroup8 || k == 0 || gpu.check_fits("", bytes).is_err() {
+/// Persistent panels for a B operand with op(B) of shape (k, n) that several products share, entering
+/// them at `precision` (see [`Gemm::record_shared_b`]); `None` where this device's GEMM does not pack B.
+pub fn shared_b_panels(gpu: &Gpu, k: usize, n: usize, precision: Precision) -> Result<Option<Tensor>> {
+    let words = panel_words(n.div_ceil(PANEL), k, precision);
+    if GemmVariant::for_device(gpu) != GemmVariant::Subgroup8 || k == 0 || gpu.check_fits("", 4 * words as u64).is_err()
+    {
         return Ok(None);
     }
-    gpu.empty(&[n.div_ceil(PANEL) * PANEL * k]).map(Some)
+    gpu.empty(&[words]).map(Some)
+}
+
+/// 32-bit words of `blocks` packed panels of depth `k`: f16 panels hold two elements per word.
+fn panel_words(blocks: usize, k: usize, precision: Precision) -> usize {
+    match precision {
+        Precision::F32 => blocks * PANEL * k,
+        Precision::F16 => blocks * PANEL * k / 2,
+    }
 }
 
 /// Row and column blocks of the packed (sg8) path for an m×n×k product, or `None` where its panels
@@ -404,7 +451,8 @@ pub(crate) fn sg8_blocks(gpu: &Gpu, m: usize, n: usize, k: usize) -> Option<(usi
     (k > 0 && mb <= max && nb <= max && gpu.check_fits("gemm panel", panel).is_ok()).then_some((mb, nb))
 }
 
-/// Records the sg8 main loop on packed panels `pa` (`mb` blocks) and `pb` (`nb` blocks).
+/// Records the sg8 main loop on packed panels `pa` (`mb` blocks) and `pb` (`nb` blocks) of the given
+/// precisions.
 pub(crate) fn record_sg8_main(
     rec: &mut Recorder<'_>,
     pa: &Tensor,
@@ -412,8 +460,9 @@ pub(crate) fn record_sg8_main(
     c: &Tensor,
     params: GemmParams,
     (mb, nb): (usize, usize),
+    precision: [Precision; 2],
 ) -> Result<()> {
-    let key = GemmKey { variant: GemmVariant::Subgroup8, trans_a: false, trans_b: false };
+    let key = GemmKey { variant: GemmVariant::Subgroup8, trans_a: false, trans_b: false, precision };
     let kernel = rec.gpu().kernel(&key)?;
     rec.dispatch(&kernel, &[pa, pb, c], &params, [nb as u32, mb as u32, 1])
 }
@@ -422,19 +471,21 @@ pub(crate) fn record_sg8_main(
 pub(crate) const PANEL: usize = 64;
 
 /// Packs a (rows, k) matrix that starts `offset` elements into `src` with stored rows `ld` apart, stored
-/// transposed when `trans`, into zero-padded 64-row panels.
+/// transposed when `trans`, into zero-padded 64-row panels of `precision`.
 pub(crate) fn pack(
     rec: &mut Recorder<'_>,
     src: &Tensor,
     (offset, ld): (usize, usize),
     dst: &Tensor,
-    rows: usize,
-    k: usize,
+    (rows, k): (usize, usize),
     trans: bool,
+    precision: Precision,
 ) -> Result<()> {
     let gpu = rec.gpu();
-    let kernel = gpu.kernel(&PackKey { trans })?;
-    let total = dst.len();
+    let kernel = gpu.kernel(&PackKey { trans, precision })?;
+    let per_thread = if precision.is_half() { 8 } else { 4 };
+    let total = rows.div_ceil(PANEL) * PANEL * k;
+    assert!(dst.len() >= panel_words(rows.div_ceil(PANEL), k, precision), "gemm: panel buffer too small");
     let params = PackParams {
         rows: rows as u32,
         k: k as u32,
@@ -443,6 +494,6 @@ pub(crate) fn pack(
         ld: ld as u32,
         _pad: [0; 3],
     };
-    // Four packed elements per thread (`total` is a multiple of 64).
-    rec.dispatch(&kernel, &[src, dst], &params, workgroups_1d(gpu, total.div_ceil(4 * 256)))
+    // Four packed elements per thread, eight for f16 (`total` is a multiple of 64).
+    rec.dispatch(&kernel, &[src, dst], &params, workgroups_1d(gpu, total.div_ceil(per_thread * 256)))
 }

@@ -1,13 +1,15 @@
 //! [`Linear`]: `y = x Wᵀ + b` with `W` stored (out, in) as `torch.nn.Linear`. Forward is the `A·Bᵀ` GEMM
 //! plus the bias add; backward uses the transposed-operand GEMMs directly (`dW = dyᵀ x`, `dx = dy W`).
 //! Where the GEMM packs its operands, W is packed into buffers of the layer's own for the forward and the
-//! `dx` products, so the second view of a step reuses the first view's packing.
+//! `dx` products, so the second view of a step reuses the first view's packing. At [`Precision::F16`] the
+//! weight and the input enter the products as f16 (f32 accumulation); the upstream gradient `dy`, the
+//! parameter gradients and the master weights stay f32.
 
 use rand_chacha::ChaCha8Rng;
-use tandem_gpu::{Gpu, Recorder, Result, Tensor};
-use tandem_kernels::Gemm;
+use tandem_gpu::{Gpu, GpuError, Recorder, Result, Tensor};
 use tandem_kernels::bias::{bias_add_backward, bias_add_forward};
 use tandem_kernels::gemm::shared_b_panels;
+use tandem_kernels::{Gemm, Precision};
 
 use crate::init::linear_default;
 use crate::param::{Param, ParamKind};
@@ -18,18 +20,35 @@ pub struct Linear {
     pub weight: Param,
     /// (out).
     pub bias: Param,
+    /// How the weight and the input enter the products.
+    pub precision: Precision,
     /// W laid out for the forward product `x Wᵀ` and for `dx = dy W` (where the GEMM packs B).
     packed: [Option<Tensor>; 2],
 }
 
 impl Linear {
-    /// A layer initialised as PyTorch does, from `rng`.
-    pub fn new(gpu: &Gpu, name: &str, d_in: usize, d_out: usize, rng: &mut ChaCha8Rng) -> Result<Self> {
+    /// A layer initialised as PyTorch does, from `rng`, whose products run at `precision`.
+    pub fn new(
+        gpu: &Gpu,
+        name: &str,
+        (d_in, d_out): (usize, usize),
+        precision: Precision,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Self> {
+        if precision == Precision::F16 && !gpu.has_f16_conversion() {
+            return Err(GpuError::Config {
+                message: format!(
+                    "{name}: f16 precision needs f16 conversion in shaders, which {} lacks; use f32",
+                    gpu.describe()
+                ),
+            });
+        }
         let (w, b) = linear_default(rng, d_in, d_out);
         Ok(Self {
             weight: Param::new(gpu, format!("{name}.weight"), ParamKind::Weight, &[d_out, d_in], &w)?,
             bias: Param::new(gpu, format!("{name}.bias"), ParamKind::Bias, &[d_out], &b)?,
-            packed: [shared_b_panels(gpu, d_in, d_out)?, shared_b_panels(gpu, d_out, d_in)?],
+            precision,
+            packed: [shared_b_panels(gpu, d_in, d_out, precision)?, shared_b_panels(gpu, d_out, d_in, precision)?],
         })
     }
 
@@ -45,16 +64,19 @@ impl Linear {
 
     /// `y (n, out) = x (n, in) Wᵀ + b`.
     pub fn forward(&self, rec: &mut Recorder<'_>, x: &Tensor, y: &Tensor) -> Result<()> {
-        Gemm::nt().record_shared_b(rec, x, &self.weight.value, self.packed[0].as_ref(), y)?;
+        let p = self.precision;
+        Gemm::nt().with_precision(p, p).record_shared_b(rec, x, &self.weight.value, self.packed[0].as_ref(), y)?;
         bias_add_forward(rec, &self.bias.value, y)
     }
 
     /// Writes the parameter gradients from `dy` and the forward input `x`, and `dx = dy W` when given.
     pub fn backward(&self, rec: &mut Recorder<'_>, x: &Tensor, dy: &Tensor, dx: Option<&Tensor>) -> Result<()> {
-        Gemm::tn().record(rec, dy, x, &self.weight.grad)?;
+        let p = self.precision;
+        Gemm::tn().with_precision(Precision::F32, p).record(rec, dy, x, &self.weight.grad)?;
         bias_add_backward(rec, dy, &self.bias.grad)?;
         if let Some(dx) = dx {
-            Gemm::nn().record_shared_b(rec, dy, &self.weight.value, self.packed[1].as_ref(), dx)?;
+            let op = Gemm::nn().with_precision(Precision::F32, p);
+            op.record_shared_b(rec, dy, &self.weight.value, self.packed[1].as_ref(), dx)?;
         }
         Ok(())
     }

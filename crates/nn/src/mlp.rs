@@ -2,8 +2,8 @@
 //! with forward and backward recorded on the device. Reference: `tandem_reference::mlp`.
 
 use tandem_gpu::{Gpu, Recorder, Result, Tensor};
-use tandem_kernels::Activation;
 use tandem_kernels::batch_norm::{BatchNormConfig, BatchNormSaved};
+use tandem_kernels::{Activation, Precision};
 
 use crate::batch_norm::BatchNorm1d;
 use crate::init::layer_rng;
@@ -23,6 +23,8 @@ pub struct MlpConfig {
     pub bn: BatchNormConfig,
     /// Initialisation seed.
     pub seed: u64,
+    /// How weights and activations enter the Linear layers' products.
+    pub precision: Precision,
 }
 
 /// The last block of an MLP (the others are Linear → BatchNorm → ReLU, or Linear → ReLU without
@@ -57,6 +59,7 @@ impl MlpConfig {
             last: LastBlock::Linear,
             bn: BatchNormConfig::default(),
             seed,
+            precision: Precision::F32,
         }
     }
 
@@ -136,7 +139,8 @@ impl MlpEncoder {
         for (i, pair) in config.widths.windows(2).enumerate() {
             let last = if i + 1 == n_blocks { config.last } else { LastBlock::Full };
             let mut rng = layer_rng(config.seed, i as u64);
-            let linear = Linear::new(gpu, &format!("blocks.{i}.linear"), pair[0], pair[1], &mut rng)?;
+            let linear =
+                Linear::new(gpu, &format!("blocks.{i}.linear"), (pair[0], pair[1]), config.precision, &mut rng)?;
             let bn_config = match last {
                 LastBlock::Linear => None,
                 LastBlock::BatchNorm { affine } => Some(BatchNormConfig { affine, ..config.bn }),

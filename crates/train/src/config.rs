@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use tandem_kernels::Precision;
 use tandem_nn::{CnnArch, CnnConfig, LastBlock, MlpConfig, NetworkConfig};
 
 use crate::error::{Result, TrainError};
@@ -100,6 +101,9 @@ pub struct TrainConfig {
     pub nan_lr_factor: f64,
     /// Rollbacks allowed in one invocation.
     pub nan_retries: u32,
+    /// How weights and activations enter the MLP layers' products: `f32`, or `f16` (mixed precision: f16
+    /// operands, f32 accumulation, f32 master weights, gradients, normalisation and energies).
+    pub precision: String,
 }
 
 impl Default for TrainConfig {
@@ -144,6 +148,7 @@ impl Default for TrainConfig {
             stop_on_collapse: false,
             knn_every: 1,
             on_nan: "stop".into(),
+            precision: "f32".into(),
             nan_lr_factor: 0.5,
             nan_retries: 3,
         }
@@ -250,6 +255,7 @@ impl TrainConfig {
             return bad("on_nan", format!("'{}'", self.on_nan), "must be stop or rollback");
         }
         positive("nan_lr_factor", self.nan_lr_factor)?;
+        self.precision()?;
         if self.image_size == 0 {
             return bad("image_size", "0".into(), "must be at least 1");
         }
@@ -279,7 +285,8 @@ impl TrainConfig {
         let widths = MlpConfig::parse(&joined.join("-"), 0)
             .map(|c| c.widths)
             .map_err(|_| TrainError::Config(format!("encoder '{}': widths must be positive integers", self.encoder)))?;
-        Ok(NetworkConfig::Mlp(MlpConfig { last: LastBlock::Full, ..MlpConfig::new(&widths, self.seed) }))
+        let precision = self.precision()?;
+        Ok(NetworkConfig::Mlp(MlpConfig { last: LastBlock::Full, precision, ..MlpConfig::new(&widths, self.seed) }))
     }
 
     /// The optimizer settings.
@@ -306,6 +313,14 @@ impl TrainConfig {
             lambda: self.lambda,
             vicreg: self.vicreg_coeffs,
             tau_base: self.tau_base,
+            precision: self.precision()?,
         })
+    }
+
+    /// The products' precision (see [`TrainConfig::precision`]).
+    pub fn precision(&self) -> Result<Precision> {
+        self.precision
+            .parse()
+            .map_err(|_| TrainError::Config(format!("precision = '{}': must be f32 or f16", self.precision)))
     }
 }

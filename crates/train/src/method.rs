@@ -13,6 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 use tandem_gpu::{Gpu, Recorder, Tensor};
+use tandem_kernels::Precision;
 use tandem_kernels::axpy::{axpy, scale};
 use tandem_nn::{LastBlock, MlpConfig, Network, NetworkConfig, Param};
 use tandem_objectives::{EnergyPlan, Objective};
@@ -99,8 +100,7 @@ impl MethodKind {
 }
 
 /// Hyper-parameters of a method.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MethodConfig {
     /// Which method.
     pub kind: MethodKind,
@@ -116,6 +116,8 @@ pub struct MethodConfig {
     pub vicreg: (f32, f32, f32),
     /// BYOL base target momentum.
     pub tau_base: f64,
+    /// How weights and activations enter the heads' products.
+    pub precision: Precision,
 }
 
 impl MethodConfig {
@@ -123,7 +125,16 @@ impl MethodConfig {
     pub fn new(kind: MethodKind) -> Self {
         let projector = kind.default_projector();
         let predictor = kind.default_predictor(*projector.last().unwrap_or(&0));
-        Self { kind, projector, predictor, temperature: 0.1, lambda: 0.0051, vicreg: (25.0, 25.0, 1.0), tau_base: 0.99 }
+        Self {
+            kind,
+            projector,
+            predictor,
+            temperature: 0.1,
+            lambda: 0.0051,
+            vicreg: (25.0, 25.0, 1.0),
+            tau_base: 0.99,
+            precision: Precision::F32,
+        }
     }
 }
 
@@ -139,8 +150,8 @@ pub struct Method {
     acc: Vec<Tensor>,
 }
 
-fn head(widths: &[usize], last: LastBlock, seed: u64) -> NetworkConfig {
-    NetworkConfig::Mlp(MlpConfig { last, ..MlpConfig::new(widths, seed) })
+fn head(widths: &[usize], last: LastBlock, seed: u64, precision: Precision) -> NetworkConfig {
+    NetworkConfig::Mlp(MlpConfig { last, precision, ..MlpConfig::new(widths, seed) })
 }
 
 impl Method {
@@ -161,7 +172,7 @@ impl Method {
             MethodKind::Dae => {
                 let mut widths = with_input(d, &cfg.projector);
                 widths.push(backbone.d_in());
-                stages.push(("decoder", head(&widths, LastBlock::Linear, seed + 1)));
+                stages.push(("decoder", head(&widths, LastBlock::Linear, seed + 1, cfg.precision)));
             }
             _ => {
                 need(&cfg.projector, "projector")?;
@@ -170,7 +181,7 @@ impl Method {
                 } else {
                     LastBlock::Linear
                 };
-                stages.push(("projector", head(&with_input(d, &cfg.projector), last, seed + 1)));
+                stages.push(("projector", head(&with_input(d, &cfg.projector), last, seed + 1, cfg.precision)));
                 if matches!(kind, MethodKind::Byol | MethodKind::Simsiam) {
                     need(&cfg.predictor, "predictor")?;
                     let z = *cfg.projector.last().unwrap();
@@ -180,7 +191,10 @@ impl Method {
                             cfg.predictor.last().unwrap()
                         )));
                     }
-                    stages.push(("predictor", head(&with_input(z, &cfg.predictor), LastBlock::Linear, seed + 2)));
+                    stages.push((
+                        "predictor",
+                        head(&with_input(z, &cfg.predictor), LastBlock::Linear, seed + 2, cfg.precision),
+                    ));
                 }
             }
         }

@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use tandem_gpu::{Gpu, GpuTimer};
-use tandem_kernels::{Gemm, GemmVariant};
+use tandem_kernels::{Gemm, GemmVariant, Precision};
 
 /// The benchmarked kernel families.
 #[derive(Subcommand)]
@@ -79,6 +79,10 @@ pub struct GemmArgs {
     /// (overrides --trans-a and --trans-b).
     #[arg(long)]
     pub all_transposes: bool,
+    /// Operand precisions to time, interleaved: f32, f16 (f16 operands, f32 accumulation) or both
+    /// (`f32,f16`).
+    #[arg(long, value_delimiter = ',', default_value = "f32")]
+    pub precision: Vec<String>,
     /// Print one JSON object per kernel instead of a line of text.
     #[arg(long)]
     pub json: bool,
@@ -195,11 +199,16 @@ fn gemm(args: &GemmArgs) -> Result<()> {
     }
     let gpu = super::open_gpu()?;
     let variant = variant(&gpu, &args.variant)?;
-    let ops = if args.all_transposes {
+    let layouts = if args.all_transposes {
         vec![Gemm::nn(), Gemm::tn(), Gemm::nt()]
     } else {
         vec![Gemm { trans_a: args.trans_a, trans_b: args.trans_b, ..Gemm::default() }]
     };
+    let precisions = args.precision.iter().map(|p| p.parse::<Precision>()).collect::<Result<Vec<_>, _>>()?;
+    if precisions.contains(&Precision::F16) && !gpu.has_f16_conversion() {
+        bail!("--precision f16 needs f16 conversion in shaders, which {} lacks", gpu.describe());
+    }
+    let ops = precisions.iter().flat_map(|&p| layouts.iter().map(move |op| op.with_precision(p, p)));
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut cases = Vec::new();
     for op in ops {
@@ -227,7 +236,12 @@ fn gemm(args: &GemmArgs) -> Result<()> {
         let gflops = 2.0 * (m * n * k) as f64 / (median_ms * 1e6);
         let c = gpu.download(&case.tc)?;
         let (max_abs_err, checked) = max_abs_err(&case.a, &case.b, &c, (m, n, k), case.op);
-        let key = tandem_kernels::gemm::GemmKey { variant, trans_a: case.op.trans_a, trans_b: case.op.trans_b };
+        let key = tandem_kernels::gemm::GemmKey {
+            variant,
+            trans_a: case.op.trans_a,
+            trans_b: case.op.trans_b,
+            precision: case.op.precision,
+        };
         let t = |b: bool| if b { 't' } else { 'n' };
         let out = json!({
             "kernel": key.to_string(),
@@ -235,6 +249,7 @@ fn gemm(args: &GemmArgs) -> Result<()> {
             "op": format!("{}{}", t(case.op.trans_a), t(case.op.trans_b)),
             "m": m, "n": n, "k": k,
             "trans_a": case.op.trans_a, "trans_b": case.op.trans_b,
+            "precision": case.op.precision[0].name(),
             "median_ms": median_ms,
             "gflops": gflops,
             "speed_vs_first": base / median_ms,
@@ -258,14 +273,15 @@ fn gemm(args: &GemmArgs) -> Result<()> {
 }
 
 /// Max |C - reference| over every output for small problems, or over 4096 seeded samples for large
-/// ones (the full f64 reference at 2048³ takes minutes on the host).
+/// ones (the full f64 reference at 2048³ takes minutes on the host). The reference rounds the operands
+/// as the product does (f16 operands), so the error is the kernel's accumulation error.
 fn max_abs_err(a: &[f32], b: &[f32], c: &[f32], (m, n, k): (usize, usize, usize), op: Gemm) -> (f64, usize) {
     let entry = |i: usize, j: usize| -> f64 {
         (0..k)
             .map(|p| {
                 let av = if op.trans_a { a[p * m + i] } else { a[i * k + p] };
                 let bv = if op.trans_b { b[j * k + p] } else { b[p * n + j] };
-                f64::from(av) * f64::from(bv)
+                f64::from(op.precision[0].round(av)) * f64::from(op.precision[1].round(bv))
             })
             .sum()
     };

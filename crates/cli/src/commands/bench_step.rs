@@ -34,6 +34,9 @@ pub struct StepBenchArgs {
     /// Optimizer (default: the method's).
     #[arg(long)]
     pub optimizer: Option<String>,
+    /// Precision of the MLP layers' products: f32 or f16 (f16 operands, f32 accumulation).
+    #[arg(long, default_value = "f32")]
+    pub precision: String,
     /// A named configuration that overrides the flags above: `mlp-a` = input 3072 (the built-in images),
     /// encoder mlp 1024-1024-256, projector 1024-1024, batch 256, VICReg, SGD with momentum.
     #[arg(long)]
@@ -118,6 +121,7 @@ pub fn run(args: &StepBenchArgs) -> Result<()> {
         batch_size: args.batch_size,
         projector: args.projector.clone(),
         optimizer: args.optimizer.clone(),
+        precision: args.precision.clone(),
         epochs: 1_000_000,
         collapse_every: 0,
         knn_every: 0,
@@ -160,17 +164,18 @@ pub fn run(args: &StepBenchArgs) -> Result<()> {
     let fractions = profile_fractions(&gpu, &mut trainer)?;
     let out = json!({
         "preset": args.preset, "method": config.method, "encoder": config.encoder, "projector": config.projector,
-        "optimizer": config.optimizer, "batch_size": batch, "steps": args.steps,
+        "optimizer": config.optimizer, "precision": config.precision, "batch_size": batch, "steps": args.steps,
         "pairs_per_s": pairs_per_s, "step_ms": step_ms, "gflops": gflops, "data_wait_fraction": wait,
         "peak_device_bytes": peak, "last_loss": reports.last().map(|r| r.loss), "adapter": gpu.describe(),
         "time_fractions": fractions,
     });
     emit(args.json, &out, || {
         format!(
-            "{} {} batch {batch}: {pairs_per_s:.0} pairs/s, median step {step_ms:.1} ms, {gflops:.1} GFLOP/s, \
+            "{} {} {} batch {batch}: {pairs_per_s:.0} pairs/s, median step {step_ms:.1} ms, {gflops:.1} GFLOP/s, \
              {:.0} MiB on the device, waiting for data {:.1}%",
             config.method,
             config.encoder,
+            config.precision,
             peak as f64 / (1 << 20) as f64,
             100.0 * wait
         )

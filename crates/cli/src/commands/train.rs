@@ -120,6 +120,10 @@ pub struct Args {
     /// the learning rate times `nan_lr_factor` (at most `nan_retries` times).
     #[arg(long)]
     pub on_nan: Option<String>,
+    /// How weights and activations enter the MLP layers' products: f32, or f16 (mixed precision: f16
+    /// operands, f32 accumulation; master weights, gradients, normalisation and energies stay f32).
+    #[arg(long)]
+    pub precision: Option<String>,
 }
 
 impl Args {
@@ -136,7 +140,7 @@ impl Args {
             ($($field:ident),*) => { $( if let Some(v) = &self.$field { c.$field = Some(v.clone()); } )* };
         }
         set!(data, image_size, method, encoder, epochs, batch_size, momentum, clip_grad, seed, temperature);
-        set!(checkpoint_every, keep_checkpoints, log_every, collapse_every, knn_every, on_nan);
+        set!(checkpoint_every, keep_checkpoints, log_every, collapse_every, knn_every, on_nan, precision);
         set_opt!(format, labels, layout, projector, predictor, lr, warmup_epochs, optimizer, weight_decay);
         set_opt!(augment, workers);
         if let Some(s) = &self.lr_scaling {
