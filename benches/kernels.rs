@@ -141,7 +141,7 @@ mod conv2d {
 
 mod optimizer {
     use super::*;
-    use tandem::kernels::optim::{Update, UpdateTensors, update};
+    use tandem::kernels::optim::{Segment, SegmentTable, Update, UpdateTensors, update};
 
     pub fn bench(c: &mut Criterion) {
         let mut group = c.benchmark_group("optimizer");
@@ -150,6 +150,8 @@ mod optimizer {
         let (w, g, m, v) = (filled(&[n]), filled(&[n]), filled(&[n]), filled(&[n]));
         let (sched, stats) = (filled(&[4]), gpu().upload(&[4], &[1.0, 0.0, 0.0, 0.0]).unwrap());
         let t = UpdateTensors { w: &w, grad: &g, m: &m, v: &v, sched: &sched, stats: &stats };
+        // One parameter of n elements (the stats' LARS slots are unused by these rules).
+        let table = SegmentTable::new(gpu(), &[Segment { offset: 0, len: n, decay: true, index: 0 }], 1, n).unwrap();
         let rules = [
             ("sgd", Update::Sgd { momentum: 0.9, nesterov: false, weight_decay: 1e-4 }, 20),
             ("adamw", Update::AdamW { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 1e-4 }, 28),
@@ -158,7 +160,7 @@ mod optimizer {
             // Bytes moved per element: every state read and written once, the gradient read.
             group.throughput(Throughput::Bytes(bytes_per_element * n as u64));
             group.bench_function(BenchmarkId::new(name, n), |bench| {
-                bench.iter_custom(|iters| device_time(iters, &|rec| update(rec, &rule, &t, true, 0)))
+                bench.iter_custom(|iters| device_time(iters, &|rec| update(rec, &rule, &t, &table)))
             });
         }
         group.finish();

@@ -5,7 +5,7 @@ use tandem_gpu::{Gpu, Recorder};
 use tandem_kernels::Gemm;
 use tandem_kernels::axpy::axpy;
 use tandem_kernels::bias::{bias_add_backward, bias_add_forward};
-use tandem_kernels::optim::{Update, UpdateTensors, update};
+use tandem_kernels::optim::{Segment, SegmentTable, Update, UpdateTensors, update};
 use tandem_kernels::probe::softmax_xent;
 
 use crate::error::{EvalError, Result};
@@ -70,6 +70,8 @@ impl LinearProbe {
         let sched = zeros(&[4])?;
         let clip = gpu.upload(&[1], &[1.0])?;
         let rule = Update::AdamW { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
+        let whole = |len: usize| SegmentTable::new(gpu, &[Segment { offset: 0, len, decay: false, index: 0 }], 1, len);
+        let tables = [whole(w.len())?, whole(b.len())?];
         for t in 1..=self.steps {
             let (bc1, bc2) = (1.0 - 0.9f64.powi(t as i32), 1.0 - 0.999f64.powi(t as i32));
             gpu.write(&sched, &[self.lr, bc1 as f32, bc2 as f32, 0.0]);
@@ -80,9 +82,9 @@ impl LinearProbe {
             Gemm::tn().record(&mut rec, &dlogits, &x, &dw)?;
             bias_add_backward(&mut rec, &dlogits, &db)?;
             axpy(&mut rec, self.l2, &w, &dw)?;
-            for (p, g, m, v) in [(&w, &dw, &mw, &vw), (&b, &db, &mb, &vb)] {
+            for ((p, g, m, v), table) in [(&w, &dw, &mw, &vw), (&b, &db, &mb, &vb)].into_iter().zip(&tables) {
                 let ts = UpdateTensors { w: p, grad: g, m, v, sched: &sched, stats: &clip };
-                update(&mut rec, &rule, &ts, false, 0)?;
+                update(&mut rec, &rule, &ts, table)?;
             }
             rec.submit()?;
         }

@@ -337,6 +337,12 @@ impl Gpu {
         Ok(t)
     }
 
+    /// Frees the pooled buffers no tensor uses (after a one-off reorganisation, such as packing parameters,
+    /// whose old buffers no later allocation of the same size would reuse).
+    pub fn release_free_buffers(&self) {
+        self.pool.clear();
+    }
+
     /// Drops pooled buffers, scratch tensors and cached bind groups and parameter buffers (pipelines
     /// stay).
     pub fn trim(&self) {

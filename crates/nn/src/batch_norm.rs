@@ -71,4 +71,9 @@ impl BatchNorm1d {
     pub fn params(&self) -> Vec<&Param> {
         self.affine.iter().flat_map(|(g, b)| [g, b]).collect()
     }
+
+    /// The affine parameters, to move them ([`crate::ParamArena`]).
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.affine.iter_mut().flat_map(|(g, b)| [g, b]).collect()
+    }
 }

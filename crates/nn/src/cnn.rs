@@ -230,6 +230,16 @@ impl CnnEncoder {
         self.units().into_iter().flat_map(|u| u.params()).collect()
     }
 
+    /// [`CnnEncoder::params`], to move them ([`crate::ParamArena`]).
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        let mut units: Vec<&mut ConvBn> = self.stem.iter_mut().collect();
+        for b in &mut self.blocks {
+            units.extend([&mut b.conv1, &mut b.conv2]);
+            units.extend(&mut b.downsample);
+        }
+        units.into_iter().flat_map(|u| u.params_mut()).collect()
+    }
+
     /// Every BatchNorm running statistic with its torchvision name.
     pub fn buffers(&self) -> Vec<(String, &Tensor)> {
         self.units().into_iter().flat_map(|u| u.buffers()).collect()

@@ -198,4 +198,11 @@ impl ConvBn {
         out.extend(self.bn.params());
         out
     }
+
+    /// The parameters, to move them ([`crate::ParamArena`]).
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        let mut out = vec![&mut self.weight];
+        out.extend(self.bn.params_mut());
+        out
+    }
 }

@@ -5,6 +5,7 @@
 //! in a workspace allocated once per batch size and reused every step, so a steady-state step allocates
 //! nothing. Backward passes write (`=`) every gradient.
 
+pub mod arena;
 pub mod batch_norm;
 pub mod cnn;
 pub mod conv_bn;
@@ -14,6 +15,7 @@ pub mod mlp;
 pub mod network;
 pub mod param;
 
+pub use arena::{ArenaChunk, ParamArena};
 pub use batch_norm::BatchNorm1d;
 pub use cnn::{CnnArch, CnnConfig, CnnEncoder, CnnWorkspace};
 pub use linear::Linear;

@@ -85,4 +85,9 @@ impl Linear {
     pub fn params(&self) -> [&Param; 2] {
         [&self.weight, &self.bias]
     }
+
+    /// The parameters, to move them ([`crate::ParamArena`]).
+    pub fn params_mut(&mut self) -> [&mut Param; 2] {
+        [&mut self.weight, &mut self.bias]
+    }
 }

@@ -174,6 +174,18 @@ impl MlpEncoder {
         out
     }
 
+    /// [`MlpEncoder::params`], to move them ([`crate::ParamArena`]).
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        let mut out = Vec::new();
+        for b in &mut self.blocks {
+            out.extend(b.linear.params_mut());
+            if let Some(bn) = &mut b.bn {
+                out.extend(bn.params_mut());
+            }
+        }
+        out
+    }
+
     /// Every BatchNorm running statistic with its name (`blocks.i.bn.running_mean` / `running_var`).
     pub fn buffers(&self) -> Vec<(String, &Tensor)> {
         let mut out = Vec::new();

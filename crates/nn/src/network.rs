@@ -118,6 +118,14 @@ impl Network {
         }
     }
 
+    /// [`Network::params`], to move them ([`crate::ParamArena`]).
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        match self {
+            Self::Mlp(m) => m.params_mut(),
+            Self::Cnn(c) => c.params_mut(),
+        }
+    }
+
     /// Every BatchNorm running statistic with its name.
     pub fn buffers(&self) -> Vec<(String, &Tensor)> {
         match self {

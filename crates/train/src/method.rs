@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use tandem_gpu::{Gpu, Recorder, Tensor};
 use tandem_kernels::Precision;
 use tandem_kernels::axpy::{axpy, scale};
-use tandem_nn::{LastBlock, MlpConfig, Network, NetworkConfig, Param};
+use tandem_nn::{LastBlock, MlpConfig, Network, NetworkConfig, Param, ParamArena};
 use tandem_objectives::{EnergyPlan, Objective};
 
 use crate::error::{Result, TrainError};
@@ -143,6 +143,8 @@ pub struct Method {
     kind: MethodKind,
     online: Chain,
     target: Option<Chain>,
+    arena: ParamArena,
+    target_arena: Option<ParamArena>,
     ws: Vec<ChainWorkspace>,
     target_ws: Vec<ChainWorkspace>,
     plans: Vec<EnergyPlan>,
@@ -198,9 +200,11 @@ impl Method {
                 }
             }
         }
-        let online = Chain::new(gpu, &stages)?;
+        let mut online = Chain::new(gpu, &stages)?;
         // BYOL's target starts equal to the online backbone and projector: same widths, same seeds.
-        let target = kind.has_target().then(|| Chain::new(gpu, &stages[..2])).transpose()?;
+        let mut target = kind.has_target().then(|| Chain::new(gpu, &stages[..2])).transpose()?;
+        let arena = ParamArena::pack(gpu, online.params_mut())?;
+        let target_arena = target.as_mut().map(|t| ParamArena::pack(gpu, t.params_mut())).transpose()?;
         let views = if kind == MethodKind::Dae { 1 } else { 2 };
         let ws = (0..views).map(|_| online.workspace(gpu, batch)).collect::<tandem_gpu::Result<Vec<_>>>()?;
         let target_ws = match &target {
@@ -218,12 +222,8 @@ impl Method {
         let n_plans = if matches!(kind, MethodKind::Byol | MethodKind::Simsiam) { 2 } else { 1 };
         let plans = (0..n_plans).map(|_| objective.plan(gpu, batch, out)).collect::<Result<Vec<_>, _>>()?;
         let dy = (0..2).map(|_| gpu.empty(&[batch, out])).collect::<tandem_gpu::Result<Vec<_>>>()?;
-        let acc = if views == 2 {
-            online.params().iter().map(|(_, p)| gpu.empty(p.value.shape())).collect::<tandem_gpu::Result<_>>()?
-        } else {
-            Vec::new()
-        };
-        Ok(Self { kind, online, target, ws, target_ws, plans, dy, acc })
+        let acc = if views == 2 { arena.zeros_like(gpu)? } else { Vec::new() };
+        Ok(Self { kind, online, target, arena, target_arena, ws, target_ws, plans, dy, acc })
     }
 
     /// The method.
@@ -251,12 +251,14 @@ impl Method {
         self.online.params()
     }
 
-    /// (target, online) parameter pairs the EMA updates.
-    pub fn ema_pairs(&self) -> Vec<(&Param, &Param)> {
-        match &self.target {
-            Some(t) => t.params().into_iter().zip(self.online.params()).map(|((_, a), (_, b))| (a, b)).collect(),
-            None => Vec::new(),
-        }
+    /// The online parameters and gradients, packed ([`Method::params`] in order).
+    pub fn arena(&self) -> &ParamArena {
+        &self.arena
+    }
+
+    /// The EMA target's parameters, packed like the online ones they follow (BYOL).
+    pub fn target_arena(&self) -> Option<&ParamArena> {
+        self.target_arena.as_ref()
     }
 
     /// The embeddings of the last step to watch for collapse: `(name, view 1, view 2)` for the backbone
@@ -335,14 +337,14 @@ impl Method {
                 (self.plans[0].grad_a(), self.plans[0].grad_b())
             }
         };
+        // The two views' gradients are summed over whole arena chunks: one copy and one axpy per chunk.
         online.backward(rec, views[0], &self.ws[0], dy1)?;
-        let params = online.params();
-        for ((_, p), acc) in params.iter().zip(&self.acc) {
-            rec.copy(&p.grad, acc);
+        for (chunk, acc) in self.arena.chunks().iter().zip(&self.acc) {
+            rec.copy(&chunk.grads, acc);
         }
         online.backward(rec, views[1], &self.ws[1], dy2)?;
-        for ((_, p), acc) in params.iter().zip(&self.acc) {
-            axpy(rec, 1.0, acc, &p.grad)?;
+        for (chunk, acc) in self.arena.chunks().iter().zip(&self.acc) {
+            axpy(rec, 1.0, acc, &chunk.grads)?;
         }
         Ok(())
     }

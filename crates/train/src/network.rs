@@ -88,6 +88,11 @@ impl Chain {
             .collect()
     }
 
+    /// Every parameter in the order of [`Chain::params`], to move them ([`tandem_nn::ParamArena`]).
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.stages.iter_mut().flat_map(|s| s.net.params_mut()).collect()
+    }
+
     /// Every BatchNorm running statistic with its full name (`stage.<layer>.running_mean` / `_var`).
     pub fn buffers(&self) -> Vec<(String, &Tensor)> {
         self.stages

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 use tandem_gpu::{Gpu, Recorder, Tensor};
-use tandem_kernels::optim::{self, SCHED_LEN, Update, UpdateTensors};
-use tandem_nn::{Param, ParamKind};
+use tandem_kernels::optim::{self, SCHED_LEN, SegmentTable, Update, UpdateTensors};
+use tandem_nn::{Param, ParamArena};
 
 use crate::error::Result;
 
@@ -50,42 +50,56 @@ impl OptimizerConfig {
     }
 }
 
-/// Per-parameter optimizer state.
+/// A parameter's optimizer state: views into the state chunks.
 struct State {
     m: Tensor,
     v: Option<Tensor>,
-    decay: bool,
 }
 
-/// Optimizer state for a fixed list of parameters, with the step's schedule and norm statistics.
+/// The optimizer state of one chunk of the parameter arena, laid out like it.
+struct ChunkState {
+    table: SegmentTable,
+    m: Tensor,
+    v: Tensor,
+}
+
+/// Optimizer state for the parameters of one [`ParamArena`], with the step's schedule and norm statistics.
+/// A step's update is a few dispatches per chunk: the squared gradient norms, the clipping factor, the
+/// LARS norms (LARS only) and the update of every parameter.
 pub struct Optimizer {
     rule: Update,
     clip: f32,
     states: Vec<State>,
+    chunks: Vec<ChunkState>,
     sched: Tensor,
     stats: Tensor,
     placeholder: Tensor,
 }
 
 impl Optimizer {
-    /// Zeroed state for `params` (in the order every later call passes them).
-    pub fn new(gpu: &Gpu, config: &OptimizerConfig, params: &[&Param]) -> Result<Self> {
+    /// Zeroed state for the parameters packed in `arena` (`params` in the arena's order).
+    pub fn new(gpu: &Gpu, config: &OptimizerConfig, arena: &ParamArena, params: &[&Param]) -> Result<Self> {
         let rule = config.rule()?;
-        let states = params
-            .iter()
-            .map(|p| {
-                Ok(State {
-                    m: gpu.zeros(p.value.shape())?,
-                    v: rule.has_second_moment().then(|| gpu.zeros(p.value.shape())).transpose()?,
-                    decay: p.kind == ParamKind::Weight,
-                })
-            })
-            .collect::<Result<_>>()?;
-        let n = params.len();
+        let n = arena.count();
+        assert_eq!(params.len(), n, "optimizer: {} parameters for an arena of {n}", params.len());
+        let mut chunks = Vec::new();
+        let mut states: Vec<Option<State>> = (0..n).map(|_| None).collect();
+        for chunk in arena.chunks() {
+            let len = chunk.values.len();
+            let m = gpu.zeros(&[len])?;
+            let v = if rule.has_second_moment() { gpu.zeros(&[len])? } else { gpu.zeros(&[1])? };
+            for s in &chunk.segments {
+                let shape = params[s.index].value.shape();
+                let view = |t: &Tensor| t.rows(s.offset, s.len).reshape(shape);
+                states[s.index] = Some(State { m: view(&m), v: rule.has_second_moment().then(|| view(&v)) });
+            }
+            chunks.push(ChunkState { table: SegmentTable::new(gpu, &chunk.segments, n, len)?, m, v });
+        }
         Ok(Self {
             rule,
             clip: config.clip_grad,
-            states,
+            states: states.into_iter().map(|s| s.expect("every parameter is in a chunk")).collect(),
+            chunks,
             sched: gpu.zeros(&[SCHED_LEN])?,
             stats: gpu.zeros(&[1 + 3 * n])?,
             placeholder: gpu.zeros(&[1])?,
@@ -113,30 +127,27 @@ impl Optimizer {
         &self.sched
     }
 
-    /// Records the update of every parameter from its gradient.
-    pub fn record(&self, rec: &mut Recorder<'_>, params: &[&Param]) -> Result<()> {
-        assert_eq!(params.len(), self.states.len(), "optimizer built for {} parameters", self.states.len());
-        let n = params.len();
-        for (i, p) in params.iter().enumerate() {
-            optim::sumsq(rec, &p.value, &p.grad, &self.stats, 1 + i)?;
+    /// Records the update of every parameter of `arena` from its gradient.
+    pub fn record(&self, rec: &mut Recorder<'_>, arena: &ParamArena) -> Result<()> {
+        assert_eq!(arena.chunks().len(), self.chunks.len(), "optimizer built for another arena");
+        for (c, s) in arena.chunks().iter().zip(&self.chunks) {
+            optim::sumsq(rec, &c.values, &c.grads, &self.stats, &s.table)?;
         }
-        optim::clip(rec, &self.placeholder, &self.placeholder, &self.stats, 1, n, self.clip)?;
-        for (i, (p, s)) in params.iter().zip(&self.states).enumerate() {
-            let slot = 1 + n + 2 * i;
-            if let Update::Lars { weight_decay, .. } = self.rule
-                && s.decay
-            {
-                optim::lars_norms(rec, &p.value, &p.grad, &self.stats, slot, weight_decay)?;
+        let first = self.chunks.first().expect("an arena has a chunk");
+        optim::clip(rec, &self.stats, &first.table, (1, self.states.len()), self.clip)?;
+        for (c, s) in arena.chunks().iter().zip(&self.chunks) {
+            if let Update::Lars { weight_decay, .. } = self.rule {
+                optim::lars_norms(rec, &c.values, &c.grads, &self.stats, &s.table, weight_decay)?;
             }
             let t = UpdateTensors {
-                w: &p.value,
-                grad: &p.grad,
+                w: &c.values,
+                grad: &c.grads,
                 m: &s.m,
-                v: s.v.as_ref().unwrap_or(&self.placeholder),
+                v: &s.v,
                 sched: &self.sched,
                 stats: &self.stats,
             };
-            optim::update(rec, &self.rule, &t, s.decay, slot)?;
+            optim::update(rec, &self.rule, &t, &s.table)?;
         }
         Ok(())
     }
@@ -154,11 +165,16 @@ impl Optimizer {
         out
     }
 
-    /// Records the EMA update `target = tau target + (1 − tau) online` of every pair.
-    pub fn record_ema(&self, rec: &mut Recorder<'_>, pairs: &[(&Param, &Param)]) -> Result<()> {
-        let scratch = [&self.placeholder, &self.stats];
-        for (target, online) in pairs {
-            optim::ema(rec, &target.value, &online.value, &self.sched, scratch, &self.sched)?;
+    /// Records the EMA update `target = tau target + (1 − tau) online` of every target parameter, the
+    /// target arena holding the online arena's first parameters (BYOL: backbone and projector).
+    pub fn record_ema(&self, rec: &mut Recorder<'_>, target: &ParamArena, online: &ParamArena) -> Result<()> {
+        for (t, o) in target.chunks().iter().zip(online.chunks()) {
+            let len = t.values.len();
+            assert!(
+                t.segments.iter().zip(&o.segments).all(|(a, b)| a == b) && len <= o.values.len(),
+                "the target's parameters are not laid out like the online ones"
+            );
+            optim::ema(rec, &t.values, &o.values.prefix(&[len]), &self.sched, [&self.placeholder, &self.stats])?;
         }
         Ok(())
     }

@@ -17,7 +17,7 @@ use tandem_gpu::{Gpu, ReadbackRing, Recorder, Tensor};
 use crate::checkpoint::{self, CheckpointMeta, HostTensor};
 use crate::config::TrainConfig;
 use crate::error::{Result, TrainError};
-use crate::method::{Method, MethodKind};
+use crate::method::Method;
 use crate::optimizer::Optimizer;
 use crate::schedule::{LrSchedule, byol_tau};
 
@@ -117,8 +117,8 @@ impl<'g> Trainer<'g> {
         let method = Method::new(gpu, &config.method_config()?, &backbone, batch, config.seed)?;
         let params: Vec<_> = method.params();
         let param_names = params.iter().map(|(n, _)| n.clone()).collect();
-        let optimizer =
-            Optimizer::new(gpu, &config.optimizer_config(), &params.iter().map(|(_, p)| *p).collect::<Vec<_>>())?;
+        let values: Vec<_> = params.iter().map(|(_, p)| *p).collect();
+        let optimizer = Optimizer::new(gpu, &config.optimizer_config(), method.arena(), &values)?;
         let workers = config.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let loader_augment = augment.clone();
         let loader_config = LoaderConfig {
@@ -280,10 +280,9 @@ impl<'g> Trainer<'g> {
         self.views.record(&mut rec)?;
         let [v1, v2] = self.views.views();
         self.method.record(&mut rec, [v1, v2])?;
-        let params: Vec<_> = self.method.params().into_iter().map(|(_, p)| p).collect();
-        self.optimizer.record(&mut rec, &params)?;
-        if self.method.kind() == MethodKind::Byol {
-            self.optimizer.record_ema(&mut rec, &self.method.ema_pairs())?;
+        self.optimizer.record(&mut rec, self.method.arena())?;
+        if let Some(target) = self.method.target_arena() {
+            self.optimizer.record_ema(&mut rec, target, self.method.arena())?;
         }
         let norms = self.optimizer.grad_norms();
         let mut sources: Vec<&Tensor> = self.method.values();
