@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tandem::gpu::{Gpu, GpuTimer, Recorder, Tensor};
-use tandem::kernels::{Activation, Gemm, GemmVariant};
+use tandem::kernels::{Activation, Gemm, GemmVariant, Precision};
 use tandem::nn::{MlpConfig, MlpEncoder};
 
 fn gpu() -> &'static Gpu {
@@ -38,7 +38,10 @@ mod gemm {
         group.sample_size(10).measurement_time(Duration::from_secs(3));
         for variant in GemmVariant::supported(gpu()) {
             for n in [256usize, 512] {
-                for (name, op) in [("nn", Gemm::nn()), ("tn", Gemm::tn()), ("nt", Gemm::nt())] {
+                let f16 = |op: Gemm| op.with_precision(Precision::F16, Precision::F16);
+                for (name, op) in
+                    [("nn", Gemm::nn()), ("tn", Gemm::tn()), ("nt", Gemm::nt()), ("nn_f16", f16(Gemm::nn()))]
+                {
                     let (a, b, out) = (filled(&[n, n]), filled(&[n, n]), filled(&[n, n]));
                     group.throughput(Throughput::Elements(2 * (n * n * n) as u64));
                     group.bench_function(BenchmarkId::new(format!("{}_{name}", variant.name()), n), |bench| {
@@ -61,6 +64,11 @@ mod elementwise {
         group.sample_size(10).measurement_time(Duration::from_secs(2));
         let n = 1 << 22;
         let (x, y) = (filled(&[n]), filled(&[n]));
+        // The streaming roofline the other memory-bound kernels are read against: two streams in, one out.
+        group.throughput(Throughput::Bytes(12 * n as u64));
+        group.bench_function(BenchmarkId::new("axpy_roofline", n), |bench| {
+            bench.iter_custom(|iters| device_time(iters, &|rec| tandem::kernels::axpy::axpy(rec, 1.0, &x, &y)))
+        });
         for act in [Activation::Relu, Activation::Gelu] {
             // One read and one write per element.
             group.throughput(Throughput::Bytes(8 * n as u64));
@@ -139,6 +147,61 @@ mod conv2d {
     }
 }
 
+mod normalisation {
+    use super::*;
+    use tandem::kernels::batch_norm::{BatchNormConfig, BatchNormSaved};
+    use tandem::nn::BatchNorm1d;
+
+    pub fn bench(c: &mut Criterion) {
+        let mut group = c.benchmark_group("normalisation");
+        group.sample_size(10).measurement_time(Duration::from_secs(2));
+        let (n, d) = (256usize, 1024usize);
+        let (x, y, dy, dx) = (filled(&[n, d]), filled(&[n, d]), filled(&[n, d]), filled(&[n, d]));
+        let (mean, invstd) = (filled(&[d]), filled(&[d]));
+        let saved = BatchNormSaved { mean: &mean, invstd: &invstd };
+        let bn = BatchNorm1d::new(gpu(), "bench", d, BatchNormConfig::default()).unwrap();
+        // At least one read and one write per element forward; backward reads dy and x.
+        group.throughput(Throughput::Bytes(8 * (n * d) as u64));
+        group.bench_function(BenchmarkId::new("batch_norm_forward", format!("{n}x{d}")), |bench| {
+            bench.iter_custom(|iters| device_time(iters, &|rec| bn.forward(rec, true, &x, &y, &saved)))
+        });
+        group.throughput(Throughput::Bytes(12 * (n * d) as u64));
+        group.bench_function(BenchmarkId::new("batch_norm_backward", format!("{n}x{d}")), |bench| {
+            bench.iter_custom(|iters| device_time(iters, &|rec| bn.backward(rec, true, &dy, &x, &saved, &dx)))
+        });
+        group.finish();
+    }
+}
+
+mod energy {
+    use super::*;
+    use tandem::objectives::Objective;
+
+    pub fn bench(c: &mut Criterion) {
+        let mut group = c.benchmark_group("energy");
+        group.sample_size(10).measurement_time(Duration::from_secs(3));
+        let (n, d) = (256usize, 256usize);
+        let (a, b) = (filled(&[n, d]), filled(&[n, d]));
+        for objective in [
+            Objective::InfoNce { temperature: 0.1 },
+            Objective::Vicreg { sim: 25.0, std: 25.0, cov: 1.0 },
+            Objective::BarlowTwins { lambda: 0.0051 },
+        ] {
+            let plan = objective.plan(gpu(), n, d).unwrap();
+            // Value and both gradients; throughput counted as the two embeddings read.
+            group.throughput(Throughput::Bytes(8 * (n * d) as u64));
+            group.bench_function(BenchmarkId::new(objective.name(), format!("{n}x{d}")), |bench| {
+                bench.iter_custom(|iters| {
+                    device_time(iters, &|rec| {
+                        plan.record(rec, &a, &b).map_err(|e| tandem::gpu::GpuError::Device(e.to_string()))
+                    })
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
 mod optimizer {
     use super::*;
     use tandem::kernels::optim::{Segment, SegmentTable, Update, UpdateTensors, update};
@@ -167,5 +230,14 @@ mod optimizer {
     }
 }
 
-criterion_group!(benches, gemm::bench, elementwise::bench, mlp::bench, conv2d::bench, optimizer::bench);
+criterion_group!(
+    benches,
+    gemm::bench,
+    elementwise::bench,
+    normalisation::bench,
+    energy::bench,
+    mlp::bench,
+    conv2d::bench,
+    optimizer::bench
+);
 criterion_main!(benches);

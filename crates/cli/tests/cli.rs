@@ -41,6 +41,47 @@ fn bench_gemm_prints_the_documented_json() {
 }
 
 #[test]
+fn bench_gemm_times_f32_and_f16_operands_side_by_side() {
+    let args = ["bench", "gemm", "--m", "65", "--n", "64", "--k", "130", "--iters", "2", "--precision", "f32,f16"];
+    let out = tandem(&[&args[..], &["--json"]].concat(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let precisions: Vec<&str> = lines.iter().map(|v| v["precision"].as_str().unwrap()).collect();
+    assert_eq!(precisions, ["f32", "f16"]);
+    // Each is checked against the reference on operands rounded as it rounds them.
+    assert!(lines.iter().all(|v| v["max_abs_err"].as_f64().unwrap() < 1e-4), "{lines:?}");
+    let out = tandem(&["bench", "gemm", "--precision", "f8"], &[]);
+    assert!(!out.status.success() && stderr(&out).contains("f32 or f16"), "{}", stderr(&out));
+}
+
+#[test]
+fn bench_memory_bound_families_report_bandwidth_against_the_roofline() {
+    for (family, first) in [
+        ("activation", "relu_forward"),
+        ("normalisation", "batch_norm_forward"),
+        ("elementwise", "bias_add_forward"),
+        ("optimizer", "sgd_step"),
+    ] {
+        let args = ["bench", family, "--rows", "33", "--cols", "70", "--mlp", "40-30-7", "--iters", "1", "--json"];
+        let out = tandem(&args, &[]);
+        assert!(out.status.success(), "{family}: {}", stderr(&out));
+        let lines: Vec<serde_json::Value> =
+            String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines[0]["kernel"], first, "{family}: {lines:?}");
+        let roof = lines.last().unwrap();
+        assert_eq!(roof["kernel"], "roofline_axpy", "{family}: the roofline comes last");
+        assert_eq!(roof["of_roofline"], 1.0);
+        for v in &lines {
+            for key in ["family", "median_ms", "gb_s", "roofline_gb_s", "of_roofline", "bytes", "adapter"] {
+                assert!(!v[key].is_null(), "{family}: missing {key} in {v}");
+            }
+            assert!(v["gb_s"].as_f64().unwrap() > 0.0, "{v}");
+        }
+    }
+}
+
+#[test]
 fn bench_gemm_all_transposes_reports_each_against_the_first() {
     let out = tandem(
         &["bench", "gemm", "--m", "64", "--n", "65", "--k", "66", "--iters", "2", "--all-transposes", "--json"],

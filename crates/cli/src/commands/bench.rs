@@ -8,6 +8,8 @@ use serde_json::json;
 use tandem_gpu::{Gpu, GpuTimer};
 use tandem_kernels::{Gemm, GemmVariant, Precision};
 
+use super::bench_memory::Family;
+
 /// The benchmarked kernel families.
 #[derive(Subcommand)]
 pub enum Bench {
@@ -21,6 +23,14 @@ pub enum Bench {
     Data(super::bench_data::DataBenchArgs),
     /// The whole training step in steady state: pairs per second and the time spent waiting for data.
     Step(super::bench_step::StepBenchArgs),
+    /// ReLU and GELU forward and backward: bandwidth against the device's streaming roofline.
+    Activation(super::bench_memory::MemoryBenchArgs),
+    /// BatchNorm, LayerNorm and L2 normalisation forward and backward, against the streaming roofline.
+    Normalisation(super::bench_memory::MemoryBenchArgs),
+    /// The optimizer step over every parameter of an MLP (SGD, AdamW, LARS), against the roofline.
+    Optimizer(super::bench_memory::MemoryBenchArgs),
+    /// Bias add, its column sum and axpy, against the streaming roofline.
+    Elementwise(super::bench_memory::MemoryBenchArgs),
 }
 
 /// Arguments of `tandem bench energy`.
@@ -96,6 +106,10 @@ pub fn run(bench: Bench) -> Result<()> {
         Bench::Energy(args) => energy(&args),
         Bench::Data(args) => super::bench_data::run(&args),
         Bench::Step(args) => super::bench_step::run(&args),
+        Bench::Activation(args) => super::bench_memory::run(Family::Activation, &args),
+        Bench::Normalisation(args) => super::bench_memory::run(Family::Normalisation, &args),
+        Bench::Optimizer(args) => super::bench_memory::run(Family::Optimizer, &args),
+        Bench::Elementwise(args) => super::bench_memory::run(Family::Elementwise, &args),
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_conv;
 pub mod bench_data;
+pub mod bench_memory;
 pub mod bench_step;
 pub mod collapse;
 pub mod data_args;
