@@ -29,7 +29,21 @@ struct Params {
 @group(0) @binding(0) var<storage, read> ap: array<vec4<u32>>;  // [ceil(M/64)][K][64] packed op(A)
 @group(0) @binding(1) var<storage, read> bp: array<vec4<u32>>;  // [ceil(N/64)][K][64] packed op(B)
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;   // (M, N)
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;      // (N) when BIAS, else any buffer
+@group(0) @binding(4) var<uniform> p: Params;
+
+// BIAS: C = alpha op(A) op(B) + beta C + bias, the bias (N) broadcast over rows (a Linear layer's forward in
+// one kernel). Each lane loads its eight columns' bias once, before the stores.
+override BIAS: bool = false;
+var<private> bias_lo: vec4<f32>;
+var<private> bias_hi: vec4<f32>;
+
+fn bias_at(n: u32) -> f32 {
+    if BIAS && n < p.n {
+        return bias[n];
+    }
+    return 0.0;
+}
 
 // acc[2r] holds row r, columns 8l..8l+3; acc[2r+1] columns 8l+4..8l+7. `base` = 2 * first row.
 fn rows4(acc: ptr<function, array<vec4<f32>, 128>>, base: u32, av: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>) {
@@ -43,10 +57,11 @@ fn rows4(acc: ptr<function, array<vec4<f32>, 128>>, base: u32, av: vec4<f32>, b0
     (*acc)[base + 7u] = fma(vec4(av.w), b1, (*acc)[base + 7u]);
 }
 
+// `v` is alpha times the product plus the bias.
 fn store(m: u32, n: u32, v: f32) {
     if m < p.m && n < p.n {
         let idx = p.c_offset + m * p.ldc + n;
-        var out = p.alpha * v;
+        var out = v;
         if p.beta != 0.0 {
             out += p.beta * c[idx];
         }
@@ -54,7 +69,9 @@ fn store(m: u32, n: u32, v: f32) {
     }
 }
 
-fn store_row(m: u32, n0: u32, v0: vec4<f32>, v1: vec4<f32>) {
+fn store_row(m: u32, n0: u32, a0: vec4<f32>, a1: vec4<f32>) {
+    let v0 = fma(vec4(p.alpha), a0, bias_lo);
+    let v1 = fma(vec4(p.alpha), a1, bias_hi);
     store(m, n0, v0.x);
     store(m, n0 + 1u, v0.y);
     store(m, n0 + 2u, v0.z);
@@ -182,6 +199,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l
     }
     let m0 = wg.y * 64u;
     let n0 = wg.x * 64u + lane * 8u;
+    bias_lo = vec4(bias_at(n0), bias_at(n0 + 1u), bias_at(n0 + 2u), bias_at(n0 + 3u));
+    bias_hi = vec4(bias_at(n0 + 4u), bias_at(n0 + 5u), bias_at(n0 + 6u), bias_at(n0 + 7u));
     store_rows4(&acc, 0u, m0 + 0u, n0);
     store_rows4(&acc, 8u, m0 + 4u, n0);
     store_rows4(&acc, 16u, m0 + 8u, n0);

@@ -14,6 +14,9 @@ override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HALF_A: bool = false;
 override HALF_B: bool = false;
+// BIAS: C = alpha op(A) op(B) + beta C + bias, the bias (N) broadcast over rows (a Linear layer's forward in
+// one kernel instead of a GEMM and a bias pass).
+override BIAS: bool = false;
 
 fn to_half(x: f32, half: bool) -> f32 {
     if half {
@@ -40,7 +43,8 @@ struct Params {
 @group(0) @binding(0) var<storage, read> a: array<f32>;        // (M, K) or (K, M)
 @group(0) @binding(1) var<storage, read> b: array<f32>;        // (K, N) or (N, K)
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;  // (M, N)
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;     // (N) when BIAS, else any buffer
+@group(0) @binding(4) var<uniform> p: Params;
 
 const TILE: u32 = 64u;
 const BK: u32 = 16u;
@@ -123,6 +127,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
                 var v = p.alpha * acc[i][j];
                 if p.beta != 0.0 {
                     v += p.beta * c[idx];
+                }
+                if BIAS {
+                    v += bias[n];
                 }
                 c[idx] = v;
             }

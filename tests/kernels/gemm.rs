@@ -103,6 +103,48 @@ fn gemm_with_f16_operands_matches_the_reference_on_rounded_operands() {
     }
 }
 
+/// The bias epilogue (a Linear layer's forward in one kernel): `C = alpha op(A) op(B) + beta C + bias`, the
+/// bias broadcast over rows, for every variant, with f32 and f16 operands, on awkward shapes.
+#[test]
+fn gemm_adds_a_bias_to_every_row_in_its_epilogue() {
+    let shapes = [(1, 1, 1), (13, 17, 5), (65, 63, 70), (127, 131, 61), (257, 70, 33)];
+    for variant in GemmVariant::supported(gpu()) {
+        for (i, &(m, n, k)) in shapes.iter().enumerate() {
+            for (j, op) in [Gemm::nt(), Gemm { alpha: -0.5, beta: 1.5, ..Gemm::nn() }].into_iter().enumerate() {
+                for p in [Precision::F32, Precision::F16] {
+                    let op = op.with_precision(p, p);
+                    let mut r = rng((i * 10 + j) as u64 + 500);
+                    let (a, b, c0, bias) =
+                        (uniform(&mut r, m * k), uniform(&mut r, k * n), uniform(&mut r, m * n), uniform(&mut r, n));
+                    let (ta, tb, tc) = (up(&op.a_shape(m, k), &a), up(&op.b_shape(k, n), &b), up(&[m, n], &c0));
+                    let tbias = up(&[n], &bias);
+                    run(|rec| op.record_with(rec, variant, (&ta, &tb, &tc), None, Some(&tbias)));
+                    let rounded = |v: &[f32]| f64s(&v.iter().map(|&x| p.round(x)).collect::<Vec<_>>());
+                    let mut want = f64s(&c0);
+                    let (alpha, beta) = (op.alpha.into(), op.beta.into());
+                    reference::gemm(
+                        &rounded(&a),
+                        &rounded(&b),
+                        &mut want,
+                        (m, n, k),
+                        op.trans_a,
+                        op.trans_b,
+                        alpha,
+                        beta,
+                    );
+                    for (row, w) in want.chunks_mut(n).zip(std::iter::repeat(&bias)) {
+                        for (x, &bj) in row.iter_mut().zip(w) {
+                            *x += f64::from(bj);
+                        }
+                    }
+                    let tol = 2e-6 * (k as f64).sqrt().max(1.0);
+                    assert_close(&format!("{variant:?} {op:?} + bias m={m} n={n} k={k}"), &down(&tc), &want, tol, tol);
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn gemm_on_a_window_reads_and_writes_only_the_window() {
     use tandem::kernels::gemm::GemmWindow;
@@ -175,15 +217,15 @@ fn shared_b_reuse(precision: Precision) {
     let panels = tandem::kernels::gemm::shared_b_panels(g, k, n, precision).unwrap();
     let op = Gemm::nt().with_precision(Precision::F32, precision);
     let mut rec = tandem::gpu::Recorder::new(g);
-    op.record_shared_b(&mut rec, &ta1, &tb, panels.as_ref(), &c1).unwrap();
+    op.record_shared_b(&mut rec, (&ta1, &tb, &c1), panels.as_ref(), None).unwrap();
     let first = rec.dispatches();
-    op.record_shared_b(&mut rec, &ta2, &tb, panels.as_ref(), &c2).unwrap();
+    op.record_shared_b(&mut rec, (&ta2, &tb, &c2), panels.as_ref(), None).unwrap();
     let second = rec.dispatches() - first;
     // B changes inside the recording (B += B): the next product must see the new values. (The copy of B
     // lives until the submission: a tensor dropped mid-recording could be handed to another test's thread.)
     let tb_copy = up(&[n, k], &b);
     tandem::kernels::axpy::axpy(&mut rec, 1.0, &tb_copy, &tb).unwrap();
-    op.record_shared_b(&mut rec, &ta1, &tb, panels.as_ref(), &c3).unwrap();
+    op.record_shared_b(&mut rec, (&ta1, &tb, &c3), panels.as_ref(), None).unwrap();
     let third = rec.dispatches() - first - second;
     rec.submit().unwrap();
     if panels.is_some() {

@@ -269,7 +269,8 @@ impl Conv2d {
                 let pa = staging(gpu, "conv.col_panel", mb * PANEL * k)?;
                 self.im2col(rec, x, &pa, ColLayout::PanelsByPosition, win)?;
                 let params = Gemm::nt().params(w);
-                gemm::record_sg8_main(rec, &pa, packed_w.as_ref().expect("packed above"), y, params, (mb, nb), F32S)?;
+                let pb = packed_w.as_ref().expect("packed above");
+                gemm::record_sg8_main(rec, (&pa, pb, y), params, (mb, nb), F32S, None)?;
             } else {
                 let col = staging(gpu, "conv.col", win.1 * k)?;
                 self.im2col(rec, x, &col, ColLayout::Plain, win)?;
@@ -339,7 +340,7 @@ impl Conv2d {
                 gemm::pack(rec, dy, (w.a_offset, s.c_out), &pa, (s.c_out, win.1), true, Precision::F32)?;
                 let pb = staging(gpu, "conv.col_panel", nb * PANEL * win.1)?;
                 self.im2col(rec, x, &pb, ColLayout::PanelsByColumn, win)?;
-                gemm::record_sg8_main(rec, &pa, &pb, dweight, op.params(w), (mb, nb), F32S)?;
+                gemm::record_sg8_main(rec, (&pa, &pb, dweight), op.params(w), (mb, nb), F32S, None)?;
             } else {
                 let col = staging(gpu, "conv.col", win.1 * k)?;
                 self.im2col(rec, x, &col, ColLayout::Plain, win)?;

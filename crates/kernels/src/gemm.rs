@@ -73,6 +73,8 @@ pub struct GemmKey {
     pub trans_b: bool,
     /// How A and B enter the product.
     pub precision: [Precision; 2],
+    /// A bias (N) is added to every row of C in the kernel's epilogue.
+    pub bias: bool,
 }
 
 impl fmt::Display for GemmKey {
@@ -84,9 +86,10 @@ impl fmt::Display for GemmKey {
             GemmVariant::Tiled => write!(f, "gemm_tiled_{}{}", t(self.trans_a), t(self.trans_b))?,
         }
         match self.precision {
-            [Precision::F32, Precision::F32] => Ok(()),
-            [a, b] => write!(f, "_{a}{b}"),
+            [Precision::F32, Precision::F32] => {}
+            [a, b] => write!(f, "_{a}{b}")?,
         }
+        if self.bias { write!(f, "_bias") } else { Ok(()) }
     }
 }
 
@@ -97,22 +100,24 @@ impl KernelKey for GemmKey {
                 file: "linalg/gemm_tiled.wgsl",
                 source: source("linalg/gemm_tiled.wgsl"),
                 entry: "main",
-                storage: &[R, R, W],
+                storage: &[R, R, W, R],
                 constants: vec![
                     ("TRANS_A", flag(self.trans_a)),
                     ("TRANS_B", flag(self.trans_b)),
                     ("HALF_A", flag(self.precision[0].is_half())),
                     ("HALF_B", flag(self.precision[1].is_half())),
+                    ("BIAS", flag(self.bias)),
                 ],
             },
             GemmVariant::Subgroup8 => KernelSpec {
                 file: "linalg/gemm_sg8.wgsl",
                 source: source("linalg/gemm_sg8.wgsl"),
                 entry: "main",
-                storage: &[R, R, W],
+                storage: &[R, R, W, R],
                 constants: vec![
                     ("HALF_A", flag(self.precision[0].is_half())),
                     ("HALF_B", flag(self.precision[1].is_half())),
+                    ("BIAS", flag(self.bias)),
                 ],
             },
         }
@@ -300,18 +305,34 @@ impl Gemm {
     /// Records the GEMM with the device's preferred variant, B being laid out in `shared_b`
     /// ([`shared_b_panels`]) rather than in scratch: a B that several products use (a layer's weight, for
     /// both views) is then laid out once per recording, and again only after something has written it.
+    /// With `bias` (N), C also gets the bias added to every row, in the same kernel.
     #[track_caller]
     pub fn record_shared_b(
         &self,
         rec: &mut Recorder<'_>,
-        a: &Tensor,
-        b: &Tensor,
+        (a, b, c): (&Tensor, &Tensor, &Tensor),
         shared_b: Option<&Tensor>,
-        c: &Tensor,
+        bias: Option<&Tensor>,
+    ) -> Result<()> {
+        let variant = GemmVariant::for_device(rec.gpu());
+        self.record_with(rec, variant, (a, b, c), shared_b, bias)
+    }
+
+    /// [`Gemm::record_shared_b`] with a chosen variant (for tests and benchmarks).
+    #[track_caller]
+    pub fn record_with(
+        &self,
+        rec: &mut Recorder<'_>,
+        variant: GemmVariant,
+        (a, b, c): (&Tensor, &Tensor, &Tensor),
+        shared_b: Option<&Tensor>,
+        bias: Option<&Tensor>,
     ) -> Result<()> {
         let (m, n, k) = self.dims(a, b, c);
-        let variant = GemmVariant::for_device(rec.gpu());
-        self.record_impl(rec, variant, (a, b, c), GemmWindow::dense(m, n, k), shared_b)
+        if let Some(bias) = bias {
+            assert_eq!(bias.len(), n, "gemm: bias {bias:?} for {n} columns");
+        }
+        self.record_impl(rec, variant, (a, b, c), GemmWindow::dense(m, n, k), Epilogue { shared_b, bias })
     }
 
     /// Records the GEMM on a window of A and C (see [`GemmWindow`]) with the device's preferred variant.
@@ -340,7 +361,7 @@ impl Gemm {
         c: &Tensor,
         w: GemmWindow,
     ) -> Result<()> {
-        self.record_impl(rec, variant, (a, b, c), w, None)
+        self.record_impl(rec, variant, (a, b, c), w, Epilogue::default())
     }
 
     #[track_caller]
@@ -350,7 +371,7 @@ impl Gemm {
         variant: GemmVariant,
         (a, b, c): (&Tensor, &Tensor, &Tensor),
         w: GemmWindow,
-        shared_b: Option<&Tensor>,
+        Epilogue { shared_b, bias }: Epilogue<'_>,
     ) -> Result<()> {
         let GemmWindow { m, n, k, a_offset, c_offset, .. } = w;
         if m == 0 || n == 0 {
@@ -387,17 +408,19 @@ impl Gemm {
                     rec.set_derived(&pb, b, layout);
                 }
             }
-            return record_sg8_main(rec, &pa, &pb, c, params, (mb, nb), self.precision);
+            return record_sg8_main(rec, (&pa, &pb, c), params, (mb, nb), self.precision, bias);
         }
         let key = GemmKey {
             variant: GemmVariant::Tiled,
             trans_a: self.trans_a,
             trans_b: self.trans_b,
             precision: self.precision,
+            bias: bias.is_some(),
         };
         let kernel = gpu.kernel(&key)?;
         let groups = [n.div_ceil(64) as u32, m.div_ceil(64) as u32, 1];
-        rec.dispatch(&kernel, &[a, b, c], &params, groups)
+        // Without a bias, A (read-only already) fills the bias binding.
+        rec.dispatch(&kernel, &[a, b, c, bias.unwrap_or(a)], &params, groups)
     }
 
     /// The row stride of A on a window.
@@ -421,6 +444,13 @@ impl Gemm {
             _pad: [0; 3],
         }
     }
+}
+
+/// What a product does besides `alpha op(A) op(B) + beta C`: where a shared B is laid out, and a bias.
+#[derive(Clone, Copy, Default)]
+struct Epilogue<'a> {
+    shared_b: Option<&'a Tensor>,
+    bias: Option<&'a Tensor>,
 }
 
 /// Persistent panels for a B operand with op(B) of shape (k, n) that several products share, entering
@@ -452,19 +482,20 @@ pub(crate) fn sg8_blocks(gpu: &Gpu, m: usize, n: usize, k: usize) -> Option<(usi
 }
 
 /// Records the sg8 main loop on packed panels `pa` (`mb` blocks) and `pb` (`nb` blocks) of the given
-/// precisions.
+/// precisions, adding `bias` to every row of C when given.
 pub(crate) fn record_sg8_main(
     rec: &mut Recorder<'_>,
-    pa: &Tensor,
-    pb: &Tensor,
-    c: &Tensor,
+    (pa, pb, c): (&Tensor, &Tensor, &Tensor),
     params: GemmParams,
     (mb, nb): (usize, usize),
     precision: [Precision; 2],
+    bias: Option<&Tensor>,
 ) -> Result<()> {
-    let key = GemmKey { variant: GemmVariant::Subgroup8, trans_a: false, trans_b: false, precision };
+    let key =
+        GemmKey { variant: GemmVariant::Subgroup8, trans_a: false, trans_b: false, precision, bias: bias.is_some() };
     let kernel = rec.gpu().kernel(&key)?;
-    rec.dispatch(&kernel, &[pa, pb, c], &params, [nb as u32, mb as u32, 1])
+    // Without a bias, A's panel (read-only already) fills the bias binding.
+    rec.dispatch(&kernel, &[pa, pb, c, bias.unwrap_or(pa)], &params, [nb as u32, mb as u32, 1])
 }
 
 /// Rows (of A) and columns (of B) per packed panel: the sg8 kernel's block.

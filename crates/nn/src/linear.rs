@@ -1,5 +1,5 @@
 //! [`Linear`]: `y = x Wᵀ + b` with `W` stored (out, in) as `torch.nn.Linear`. Forward is the `A·Bᵀ` GEMM
-//! plus the bias add; backward uses the transposed-operand GEMMs directly (`dW = dyᵀ x`, `dx = dy W`).
+//! with the bias added in its epilogue; backward uses the transposed-operand GEMMs directly (`dW = dyᵀ x`, `dx = dy W`).
 //! Where the GEMM packs its operands, W is packed into buffers of the layer's own for the forward and the
 //! `dx` products, so the second view of a step reuses the first view's packing. At [`Precision::F16`] the
 //! weight and the input enter the products as f16 (f32 accumulation); the upstream gradient `dy`, the
@@ -7,7 +7,7 @@
 
 use rand_chacha::ChaCha8Rng;
 use tandem_gpu::{Gpu, GpuError, Recorder, Result, Tensor};
-use tandem_kernels::bias::{bias_add_backward, bias_add_forward};
+use tandem_kernels::bias::bias_add_backward;
 use tandem_kernels::gemm::shared_b_panels;
 use tandem_kernels::{Gemm, Precision};
 
@@ -64,9 +64,8 @@ impl Linear {
 
     /// `y (n, out) = x (n, in) Wᵀ + b`.
     pub fn forward(&self, rec: &mut Recorder<'_>, x: &Tensor, y: &Tensor) -> Result<()> {
-        let p = self.precision;
-        Gemm::nt().with_precision(p, p).record_shared_b(rec, x, &self.weight.value, self.packed[0].as_ref(), y)?;
-        bias_add_forward(rec, &self.bias.value, y)
+        let (p, packed) = (self.precision, self.packed[0].as_ref());
+        Gemm::nt().with_precision(p, p).record_shared_b(rec, (x, &self.weight.value, y), packed, Some(&self.bias.value))
     }
 
     /// Writes the parameter gradients from `dy` and the forward input `x`, and `dx = dy W` when given.
@@ -76,7 +75,7 @@ impl Linear {
         bias_add_backward(rec, dy, &self.bias.grad)?;
         if let Some(dx) = dx {
             let op = Gemm::nn().with_precision(Precision::F32, p);
-            op.record_shared_b(rec, dy, &self.weight.value, self.packed[1].as_ref(), dx)?;
+            op.record_shared_b(rec, (dy, &self.weight.value, dx), self.packed[1].as_ref(), None)?;
         }
         Ok(())
     }
