@@ -25,6 +25,10 @@ bench:
     cargo bench --bench kernels
     benches/gemm_sweep.sh
 
+# The mlp-a step at f32 and f16 with the GEMM alone before and after, for docs/performance.md.
+precision:
+    benches/precision_step.sh
+
 # The mlp-a step in PyTorch on the CPU next to tandem's, in one run (needs `pip install torch`).
 compare-pytorch:
     cargo build --release --bin tandem

@@ -6,9 +6,11 @@
 //   1: 64-position panels [ceil(rows/64)][K][64], the packed A of the sg8 GEMM (forward: col · Wᵀ);
 //   2: 64-column panels [ceil(K/64)][rows][64], the packed B of the sg8 GEMM (weight grad: dYᵀ · col).
 // Padded panel entries are zero. The input is NCHW (images straight from the augmentation) or NHWC
-// (every activation inside a network). Flat thread index folded into 2-D.
+// (every activation inside a network). Flat thread index folded into 2-D. HALF (panel layouts only): the
+// panels hold f16, two to a word, rounded to nearest (mixed precision, as gemm_pack.wgsl).
 
 override MODE: u32 = 0u;
+override HALF: bool = false;
 
 struct Geometry {
     c: u32,
@@ -30,7 +32,7 @@ struct Geometry {
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> dst: array<vec4<u32>>;
 @group(0) @binding(2) var<uniform> g: Geometry;
 
 fn input_index(img: u32, ci: u32, iy: u32, ix: u32) -> u32 {
@@ -79,14 +81,25 @@ fn at(t: u32) -> f32 {
     return 0.0;
 }
 
-// One thread per four written elements, stored as one vec4 (the staging buffer is padded to 16 bytes, so
-// the last vec4 of a plain window may run past `total` into scratch space).
+fn four(t: u32) -> vec4<f32> {
+    return vec4(at(t), at(t + 1u), at(t + 2u), at(t + 3u));
+}
+
+// One thread per four written elements (eight when HALF: panels are multiples of 64 elements), stored as
+// one vec4 of words (the staging buffer is padded to 16 bytes, so the last vec4 of a plain window may run
+// past `total` into scratch space).
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let q = gid.y * nwg.x * 256u + gid.x;
-    let t = 4u * q;
+    let t = select(4u, 8u, HALF) * q;
     if t >= g.total {
         return;
     }
-    dst[q] = vec4(at(t), at(t + 1u), at(t + 2u), at(t + 3u));
+    if HALF {
+        let lo = four(t);
+        let hi = four(t + 4u);
+        dst[q] = vec4(pack2x16float(lo.xy), pack2x16float(lo.zw), pack2x16float(hi.xy), pack2x16float(hi.zw));
+    } else {
+        dst[q] = bitcast<vec4<u32>>(four(t));
+    }
 }

@@ -1,6 +1,7 @@
 //! Convolution (forward, backward-data, backward-weight) and pooling against `tandem_reference::{conv2d,
 //! pool}` on every GEMM variant, on awkward shapes, and with staging windows small enough to split images.
 
+use tandem::kernels::Precision;
 use tandem::kernels::conv2d::{Conv2d, Conv2dShape, Layout, WINDOW_BYTES};
 use tandem::kernels::gemm::GemmVariant;
 use tandem::kernels::pool::{Pool2d, PoolKind};
@@ -48,11 +49,14 @@ fn check(conv: Conv2d, r: &rconv::Conv2dShape, seed: u64) {
         conv.backward_data(rec, &tdy, &tw, &tdx_acc, true)?;
         conv.backward_weight(rec, &tx, &tdy, &tdw)
     });
-    let want_y = rconv::conv2d_forward(r, &f64s(&x), &f64s(&w));
-    let want_dx = rconv::conv2d_backward_data(r, &f64s(&dy), &f64s(&w));
+    // The reference sees the weight and the input as the products do (rounded to f16 in mixed precision).
+    let rounded = |v: &[f32]| f64s(&v.iter().map(|&a| conv.precision.round(a)).collect::<Vec<_>>());
+    let (x, w) = (rounded(&x), rounded(&w));
+    let want_y = rconv::conv2d_forward(r, &x, &w);
+    let want_dx = rconv::conv2d_backward_data(r, &f64s(&dy), &w);
     let want_dx_acc: Vec<f64> = want_dx.iter().zip(&dx0).map(|(a, &b)| a + f64::from(b)).collect();
-    let want_dw = rconv::conv2d_backward_weight(r, &f64s(&x), &f64s(&dy));
-    let what = format!("{:?} window {} {s:?}", conv.variant, conv.window_bytes);
+    let want_dw = rconv::conv2d_backward_weight(r, &x, &f64s(&dy));
+    let what = format!("{:?} {} window {} {s:?}", conv.variant, conv.precision, conv.window_bytes);
     let tol = 1e-5 * (s.k().max(s.positions()) as f64).sqrt();
     assert_close(&format!("{what} y"), &down(&ty), &want_y, tol, tol);
     assert_close(&format!("{what} dx"), &down(&tdx), &want_dx, tol, tol);
@@ -65,7 +69,27 @@ fn conv2d_matches_reference_on_every_variant() {
     for (i, case) in CASES.iter().enumerate() {
         let (s, r) = shapes(case);
         for variant in GemmVariant::supported(gpu()) {
-            check(Conv2d { shape: s, variant, window_bytes: WINDOW_BYTES }, &r, 500 + i as u64);
+            check(
+                Conv2d { shape: s, variant, window_bytes: WINDOW_BYTES, precision: Precision::F32 },
+                &r,
+                500 + i as u64,
+            );
+        }
+    }
+}
+
+/// Mixed precision: the weight and the input enter every pass as f16 (the output gradient stays f32); each
+/// pass equals the f64 reference on operands rounded to the nearest f16, on every variant, whole and in
+/// windows that split images.
+#[test]
+fn conv2d_with_f16_operands_matches_the_reference_on_rounded_operands() {
+    for (i, case) in CASES.iter().enumerate() {
+        let (s, r) = shapes(case);
+        for variant in GemmVariant::supported(gpu()) {
+            for window_bytes in [WINDOW_BYTES, 1 << 10] {
+                let conv = Conv2d { shape: s, variant, window_bytes, precision: Precision::F16 };
+                check(conv, &r, 700 + i as u64);
+            }
         }
     }
 }
@@ -78,7 +102,7 @@ fn conv2d_in_windows_that_split_images_matches_reference() {
         let (s, r) = shapes(case);
         for variant in GemmVariant::supported(gpu()) {
             for window_bytes in [1 << 10, 64 << 10] {
-                check(Conv2d { shape: s, variant, window_bytes }, &r, 600 + i as u64);
+                check(Conv2d { shape: s, variant, window_bytes, precision: Precision::F32 }, &r, 600 + i as u64);
             }
         }
     }

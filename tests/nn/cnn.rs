@@ -78,7 +78,11 @@ fn reference(enc: &CnnEncoder, batch: usize) -> rcnn::Cnn {
 /// The device encoder's features and gradients against the f64 reference network, and the reference
 /// network's gradients against central differences of its own forward pass.
 fn check(arch: CnnArch, input: (usize, usize, usize), n: usize, seed: u64) {
-    let enc = CnnEncoder::new(gpu(), CnnConfig { arch, input, bn: BatchNormConfig::default(), seed }).unwrap();
+    let enc = CnnEncoder::new(
+        gpu(),
+        CnnConfig { arch, input, bn: BatchNormConfig::default(), seed, precision: Default::default() },
+    )
+    .unwrap();
     let mut r = rng(seed);
     let x = uniform(&mut r, n * enc.d_in());
     let dy = uniform(&mut r, n * enc.d_out());
@@ -163,7 +167,13 @@ fn resnet18_matches_reference() {
 fn resnet18_has_torchvision_names_and_shapes() {
     let enc = CnnEncoder::new(
         gpu(),
-        CnnConfig { arch: CnnArch::Resnet18Cifar, input: (3, 32, 32), bn: BatchNormConfig::default(), seed: 0 },
+        CnnConfig {
+            arch: CnnArch::Resnet18Cifar,
+            input: (3, 32, 32),
+            bn: BatchNormConfig::default(),
+            seed: 0,
+            precision: Default::default(),
+        },
     )
     .unwrap();
     assert_eq!(enc.d_out(), 512);

@@ -1,4 +1,5 @@
-//! Mixed precision (`precision = "f16"`): a short training trajectory follows the f32 one.
+//! Mixed precision (`precision = "f16"`): a short training trajectory follows the f32 one, for MLP and
+//! convolutional encoders.
 
 use std::sync::Arc;
 
@@ -39,14 +40,24 @@ fn distance(a: &[Vec<f32>], b: &[Vec<f32>]) -> f64 {
 
 #[test]
 fn an_f16_trajectory_follows_the_f32_one() {
-    for method in ["vicreg", "simclr", "byol"] {
+    // (method, encoder, epochs, how far the f16 weights may drift off the f32 path, as a fraction of how far
+    // training moved them). A convolution followed by BatchNorm has a weight gradient that is a small
+    // difference of large sums over every position (BatchNorm's backward removes the mean and the
+    // component along its input), so f16 operands perturb it most: measured 0.18 for cnn-small against at
+    // most 0.034 for the MLPs, with losses as close.
+    for (method, encoder, epochs, drift) in [
+        ("vicreg", "mlp:96,48", 4, 0.1),
+        ("simclr", "mlp:96,48", 4, 0.1),
+        ("byol", "mlp:96,48", 4, 0.1),
+        ("simclr", "cnn-small", 2, 0.3),
+    ] {
         let cfg = TrainConfig {
             data: "builtin:train:128".into(),
             method: method.into(),
-            encoder: "mlp:96,48".into(),
+            encoder: encoder.into(),
             projector: Some(vec![64, 32]),
             predictor: Some(if method == "byol" { vec![48, 32] } else { vec![] }),
-            epochs: 4,
+            epochs,
             batch_size: 32,
             workers: Some(2),
             log_every: 1,
@@ -58,15 +69,18 @@ fn an_f16_trajectory_follows_the_f32_one() {
         let worst = l32.iter().zip(&l16).map(|(a, b)| ((a - b) / a.abs().max(1e-3)).abs()).fold(0.0, f64::max);
         let (apart, moved) = (distance(&w32, &w16), distance(&w32, &start));
         eprintln!(
-            "{method}: {} steps, worst relative loss difference {worst:.2e}, weights {apart:.2e} apart, moved {moved:.2e}",
+            "{method} {encoder}: {} steps, worst relative loss difference {worst:.2e}, weights {apart:.2e} apart, moved {moved:.2e}",
             l32.len()
         );
-        assert!(l16.iter().all(|l| l.is_finite()), "{method}: f16 losses {l16:?}");
-        assert!(worst < 2e-2, "{method}: f16 losses {l16:?} left the f32 ones {l32:?}");
-        // Training moved the weights by `moved`; f16 rounding may take them off the f32 path by a small
-        // fraction of that, not more.
-        assert!(apart < 0.1 * moved, "{method}: f16 weights are {apart:e} from the f32 ones, which moved {moved:e}");
+        assert!(l16.iter().all(|l| l.is_finite()), "{method} {encoder}: f16 losses {l16:?}");
+        assert!(worst < 2e-2, "{method} {encoder}: f16 losses {l16:?} left the f32 ones {l32:?}");
+        // Training moved the weights by `moved`; f16 rounding may take them off the f32 path by a fraction
+        // of that, not more.
+        assert!(
+            apart < drift * moved,
+            "{method} {encoder}: f16 weights are {apart:e} from the f32 ones, which moved {moved:e}"
+        );
         // The run really was in f16: its trajectory is not the f32 one.
-        assert!(l32 != l16 && apart > 1e-7, "{method}: the f16 run is identical to the f32 run");
+        assert!(l32 != l16 && apart > 1e-7, "{method} {encoder}: the f16 run is identical to the f32 run");
     }
 }

@@ -25,9 +25,6 @@ use crate::entry::{EntryKey, R, W};
 use crate::gemm::{self, Gemm, GemmVariant, GemmWindow, PANEL};
 use crate::precision::Precision;
 
-/// Convolutions run their products in f32.
-const F32S: [Precision; 2] = [Precision::F32; 2];
-
 /// Memory layout of a convolution's input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Layout {
@@ -119,6 +116,9 @@ pub struct Conv2d {
     pub variant: GemmVariant,
     /// Upper bound on a staging window in bytes ([`WINDOW_BYTES`]; tests lower it to force chunking).
     pub window_bytes: u64,
+    /// How the weight and the input enter the products (f16: mixed precision; the output gradient, and
+    /// so the backward products' other operand, stays f32).
+    pub precision: Precision,
 }
 
 #[repr(C)]
@@ -158,15 +158,19 @@ fn staging(gpu: &Gpu, role: &'static str, len: usize) -> Result<Tensor> {
 
 const COL2IM: EntryKey = EntryKey { file: "conv/col2im.wgsl", entry: "main", storage: &[R, W] };
 
-/// Specialisation key of the im2col kernel: its output layout.
+/// Specialisation key of the im2col kernel: its output layout and (panels only) their precision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Im2colKey {
     mode: u32,
+    precision: Precision,
 }
 
 impl fmt::Display for Im2colKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "im2col_mode{}", self.mode)
+        match self.precision {
+            Precision::F32 => write!(f, "im2col_mode{}", self.mode),
+            Precision::F16 => write!(f, "im2col_mode{}_f16", self.mode),
+        }
     }
 }
 
@@ -177,7 +181,7 @@ impl KernelKey for Im2colKey {
             source: crate::shaders::source("conv/im2col.wgsl"),
             entry: "main",
             storage: &[R, W],
-            constants: vec![("MODE", f64::from(self.mode))],
+            constants: vec![("MODE", f64::from(self.mode)), ("HALF", f64::from(u8::from(self.precision.is_half())))],
         }
     }
 }
@@ -185,7 +189,7 @@ impl KernelKey for Im2colKey {
 impl Conv2d {
     /// The convolution on the device's preferred GEMM variant.
     pub fn new(gpu: &Gpu, shape: Conv2dShape) -> Self {
-        Self { shape, variant: GemmVariant::for_device(gpu), window_bytes: WINDOW_BYTES }
+        Self { shape, variant: GemmVariant::for_device(gpu), window_bytes: WINDOW_BYTES, precision: Precision::F32 }
     }
 
     fn geometry(&self, pos0: usize, rows: usize, total: usize) -> Geometry {
@@ -225,6 +229,8 @@ impl Conv2d {
         (0..total).step_by(step).map(|p0| (p0, step.min(total - p0))).collect()
     }
 
+    /// Writes the im2col window `win` into `dst` in `layout`; panel layouts at the convolution's precision
+    /// (the plain layout, for the tiled GEMM, is always f32: that kernel rounds as it loads).
     fn im2col(
         &self,
         rec: &mut Recorder<'_>,
@@ -234,11 +240,14 @@ impl Conv2d {
         win: (usize, usize),
     ) -> Result<()> {
         let gpu = rec.gpu();
-        let kernel = gpu.kernel(&Im2colKey { mode: layout as u32 })?;
-        let total = dst.len();
+        let precision = if matches!(layout, ColLayout::Plain) { Precision::F32 } else { self.precision };
+        let kernel = gpu.kernel(&Im2colKey { mode: layout as u32, precision })?;
+        // f16 panels hold two elements per word.
+        let per_word = if precision.is_half() { 2 } else { 1 };
+        let total = dst.len() * per_word;
         let params = self.geometry(win.0, win.1, total);
-        // Four elements per thread; `dst` is a staging buffer, padded to whole vec4s.
-        rec.dispatch(&kernel, &[x, dst], &params, workgroups_1d(gpu, total.div_ceil(4 * 256)))
+        // Four elements per thread (eight in f16); `dst` is a staging buffer, padded to whole vec4s.
+        rec.dispatch(&kernel, &[x, dst], &params, workgroups_1d(gpu, total.div_ceil(4 * per_word * 256)))
     }
 
     #[track_caller]
@@ -260,21 +269,23 @@ impl Conv2d {
         for win in self.windows(gpu) {
             let w = GemmWindow { c_offset: win.0 * s.c_out, ..GemmWindow::dense(win.1, s.c_out, k) };
             let blocks = (self.variant == GemmVariant::Subgroup8).then(|| gemm::sg8_blocks(gpu, w.m, w.n, k)).flatten();
+            let p = self.precision;
             if let Some((mb, nb)) = blocks {
                 if packed_w.is_none() {
-                    let pb = staging(gpu, "conv.weight_panel", nb * PANEL * k)?;
-                    gemm::pack(rec, weight, (0, k), &pb, (s.c_out, k), false, Precision::F32)?;
+                    let pb = staging(gpu, "conv.weight_panel", gemm::panel_words(nb, k, p))?;
+                    gemm::pack(rec, weight, (0, k), &pb, (s.c_out, k), false, p)?;
                     packed_w = Some(pb);
                 }
-                let pa = staging(gpu, "conv.col_panel", mb * PANEL * k)?;
+                let pa = staging(gpu, "conv.col_panel", gemm::panel_words(mb, k, p))?;
                 self.im2col(rec, x, &pa, ColLayout::PanelsByPosition, win)?;
                 let params = Gemm::nt().params(w);
                 let pb = packed_w.as_ref().expect("packed above");
-                gemm::record_sg8_main(rec, (&pa, pb, y), params, (mb, nb), F32S, None)?;
+                gemm::record_sg8_main(rec, (&pa, pb, y), params, (mb, nb), [p, p], None)?;
             } else {
                 let col = staging(gpu, "conv.col", win.1 * k)?;
                 self.im2col(rec, x, &col, ColLayout::Plain, win)?;
-                Gemm::nt().record_window_variant(rec, GemmVariant::Tiled, &col, weight, y, w)?;
+                let op = Gemm::nt().with_precision(p, p);
+                op.record_window_variant(rec, GemmVariant::Tiled, &col, weight, y, w)?;
             }
         }
         Ok(())
@@ -308,7 +319,8 @@ impl Conv2d {
         for win in windows {
             let dcol = staging(gpu, "conv.col", win.1 * k)?;
             let w = GemmWindow { a_offset: win.0 * s.c_out, ..GemmWindow::dense(win.1, k, s.c_out) };
-            Gemm::nn().record_window_variant(rec, self.variant, dy, weight, &dcol, w)?;
+            let op = Gemm::nn().with_precision(Precision::F32, self.precision);
+            op.record_window_variant(rec, self.variant, dy, weight, &dcol, w)?;
             let (img0, img1) = (win.0 / plane, (win.0 + win.1 - 1) / plane + 1);
             let total = (img1 - img0) * per_image;
             let params = Geometry {
@@ -331,16 +343,17 @@ impl Conv2d {
         let gpu = rec.gpu();
         let k = s.k();
         for (i, win) in self.windows(gpu).into_iter().enumerate() {
-            let op = Gemm { beta: if i == 0 { 0.0 } else { 1.0 }, ..Gemm::tn() };
+            let op = Gemm { beta: if i == 0 { 0.0 } else { 1.0 }, ..Gemm::tn() }
+                .with_precision(Precision::F32, self.precision);
             let w = GemmWindow { a_offset: win.0 * s.c_out, ..GemmWindow::dense(s.c_out, k, win.1) };
             let blocks =
                 (self.variant == GemmVariant::Subgroup8).then(|| gemm::sg8_blocks(gpu, w.m, w.n, w.k)).flatten();
             if let Some((mb, nb)) = blocks {
                 let pa = staging(gpu, "conv.dy_panel", mb * PANEL * win.1)?;
                 gemm::pack(rec, dy, (w.a_offset, s.c_out), &pa, (s.c_out, win.1), true, Precision::F32)?;
-                let pb = staging(gpu, "conv.col_panel", nb * PANEL * win.1)?;
+                let pb = staging(gpu, "conv.col_panel", gemm::panel_words(nb, win.1, self.precision))?;
                 self.im2col(rec, x, &pb, ColLayout::PanelsByColumn, win)?;
-                gemm::record_sg8_main(rec, (&pa, &pb, dweight), op.params(w), (mb, nb), F32S, None)?;
+                gemm::record_sg8_main(rec, (&pa, &pb, dweight), op.params(w), (mb, nb), op.precision, None)?;
             } else {
                 let col = staging(gpu, "conv.col", win.1 * k)?;
                 self.im2col(rec, x, &col, ColLayout::Plain, win)?;

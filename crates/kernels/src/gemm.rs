@@ -465,7 +465,7 @@ pub fn shared_b_panels(gpu: &Gpu, k: usize, n: usize, precision: Precision) -> R
 }
 
 /// 32-bit words of `blocks` packed panels of depth `k`: f16 panels hold two elements per word.
-fn panel_words(blocks: usize, k: usize, precision: Precision) -> usize {
+pub(crate) fn panel_words(blocks: usize, k: usize, precision: Precision) -> usize {
     match precision {
         Precision::F32 => blocks * PANEL * k,
         Precision::F16 => blocks * PANEL * k / 2,

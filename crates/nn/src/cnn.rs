@@ -8,11 +8,11 @@
 //! every activation after the first convolution is NHWC.
 
 use tandem_gpu::{Gpu, Recorder, Result, Tensor};
-use tandem_kernels::Activation;
 use tandem_kernels::axpy::axpy;
 use tandem_kernels::batch_norm::BatchNormConfig;
 use tandem_kernels::conv2d::Layout;
 use tandem_kernels::pool::{Pool2d, PoolKind};
+use tandem_kernels::{Activation, Precision};
 
 use crate::conv_bn::{ConvBn, ConvBnBuffers, ConvGeometry, GradScratch};
 use crate::init::layer_rng;
@@ -63,6 +63,8 @@ pub struct CnnConfig {
     pub bn: BatchNormConfig,
     /// Initialisation seed.
     pub seed: u64,
+    /// How weights and activations enter the convolutions' products.
+    pub precision: Precision,
 }
 
 /// torchvision's `BasicBlock`: ConvBn-ReLU, ConvBn, plus the shortcut (identity or 1×1 ConvBn), ReLU.
@@ -132,7 +134,7 @@ impl CnnEncoder {
         let mut layer = 0u64;
         let mut unit = |names: (&str, &str), g: ConvGeometry, relu: bool| {
             layer += 1;
-            ConvBn::new(gpu, names, g, relu, bn, &mut layer_rng(config.seed, layer))
+            ConvBn::new(gpu, names, g, relu, (bn, config.precision), &mut layer_rng(config.seed, layer))
         };
         let geometry =
             |c_in, (h, w), c_out, k, stride, input| ConvGeometry { c_in, h, w, c_out, k, stride, pad: k / 2, input };

@@ -6,9 +6,9 @@
 
 use rand_chacha::ChaCha8Rng;
 use tandem_gpu::{Gpu, Recorder, Result, Tensor};
-use tandem_kernels::Activation;
 use tandem_kernels::batch_norm::{BatchNormConfig, BatchNormSaved};
 use tandem_kernels::conv2d::{Conv2d, Conv2dShape, Layout};
+use tandem_kernels::{Activation, Precision};
 
 use crate::batch_norm::BatchNorm1d;
 use crate::init::conv_kaiming_fan_out;
@@ -75,6 +75,8 @@ pub struct ConvBn {
     pub bn_name: String,
     /// Whether a ReLU follows.
     pub relu: bool,
+    /// How the weight and the input enter the convolution's products.
+    pub precision: Precision,
 }
 
 /// Activations of one [`ConvBn`] for one batch size.
@@ -104,21 +106,23 @@ pub struct GradScratch<'a> {
 }
 
 impl ConvBn {
-    /// A unit named `conv` / `bn` (torchvision's names of the two layers), with seeded init.
+    /// A unit named `conv` / `bn` (torchvision's names of the two layers), with seeded init, whose
+    /// convolution runs at `precision`.
     pub fn new(
         gpu: &Gpu,
         (conv_name, bn_name): (&str, &str),
         geometry: ConvGeometry,
         relu: bool,
-        bn: BatchNormConfig,
+        (bn, precision): (BatchNormConfig, Precision),
         rng: &mut ChaCha8Rng,
     ) -> Result<Self> {
+        crate::precision::require(gpu, conv_name, precision)?;
         let g = geometry;
         let w = conv_kaiming_fan_out(rng, g.c_out, g.c_in, g.k, g.k);
         let weight =
             Param::new(gpu, format!("{conv_name}.weight"), ParamKind::Weight, &[g.c_out, g.c_in, g.k, g.k], &w)?;
         let bn = BatchNorm1d::new(gpu, bn_name, g.c_out, bn)?;
-        Ok(Self { geometry, weight, bn, bn_name: bn_name.to_string(), relu })
+        Ok(Self { geometry, weight, bn, bn_name: bn_name.to_string(), relu, precision })
     }
 
     /// Output elements per image.
@@ -136,7 +140,7 @@ impl ConvBn {
         let shape = self.geometry.shape(batch);
         let (p, c) = (shape.positions(), shape.c_out);
         Ok(ConvBnBuffers {
-            conv: Conv2d::new(gpu, shape),
+            conv: Conv2d { precision: self.precision, ..Conv2d::new(gpu, shape) },
             conv_out: gpu.empty(&[p, c])?,
             bn_out: gpu.empty(&[p, c])?,
             mean: gpu.empty(&[c])?,

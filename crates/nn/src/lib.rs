@@ -14,6 +14,7 @@ pub mod linear;
 pub mod mlp;
 pub mod network;
 pub mod param;
+mod precision;
 
 pub use arena::{ArenaChunk, ParamArena};
 pub use batch_norm::BatchNorm1d;

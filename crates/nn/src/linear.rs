@@ -6,7 +6,7 @@
 //! parameter gradients and the master weights stay f32.
 
 use rand_chacha::ChaCha8Rng;
-use tandem_gpu::{Gpu, GpuError, Recorder, Result, Tensor};
+use tandem_gpu::{Gpu, Recorder, Result, Tensor};
 use tandem_kernels::bias::bias_add_backward;
 use tandem_kernels::gemm::shared_b_panels;
 use tandem_kernels::{Gemm, Precision};
@@ -35,14 +35,7 @@ impl Linear {
         precision: Precision,
         rng: &mut ChaCha8Rng,
     ) -> Result<Self> {
-        if precision == Precision::F16 && !gpu.has_f16_conversion() {
-            return Err(GpuError::Config {
-                message: format!(
-                    "{name}: f16 precision needs f16 conversion in shaders, which {} lacks; use f32",
-                    gpu.describe()
-                ),
-            });
-        }
+        crate::precision::require(gpu, name, precision)?;
         let (w, b) = linear_default(rng, d_in, d_out);
         Ok(Self {
             weight: Param::new(gpu, format!("{name}.weight"), ParamKind::Weight, &[d_out, d_in], &w)?,

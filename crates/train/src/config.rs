@@ -101,8 +101,9 @@ pub struct TrainConfig {
     pub nan_lr_factor: f64,
     /// Rollbacks allowed in one invocation.
     pub nan_retries: u32,
-    /// How weights and activations enter the MLP layers' products: `f32`, or `f16` (mixed precision: f16
-    /// operands, f32 accumulation, f32 master weights, gradients, normalisation and energies).
+    /// How weights and activations enter the encoder's and heads' products (Linear layers and
+    /// convolutions): `f32`, or `f16` (mixed precision: f16 operands, f32 accumulation, f32 master
+    /// weights, gradients, normalisation and energies).
     pub precision: String,
 }
 
@@ -271,6 +272,7 @@ impl TrainConfig {
                 input: (c, h, w),
                 bn: Default::default(),
                 seed: self.seed,
+                precision: self.precision()?,
             }));
         }
         let spec = self.encoder.strip_prefix("mlp:").ok_or_else(|| {

@@ -34,7 +34,8 @@ pub struct StepBenchArgs {
     /// Optimizer (default: the method's).
     #[arg(long)]
     pub optimizer: Option<String>,
-    /// Precision of the MLP layers' products: f32 or f16 (f16 operands, f32 accumulation).
+    /// Precision of the Linear layers' and convolutions' products: f32 or f16 (f16 operands, f32
+    /// accumulation).
     #[arg(long, default_value = "f32")]
     pub precision: String,
     /// A named configuration that overrides the flags above: `mlp-a` = input 3072 (the built-in images),

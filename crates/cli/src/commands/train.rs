@@ -120,8 +120,9 @@ pub struct Args {
     /// the learning rate times `nan_lr_factor` (at most `nan_retries` times).
     #[arg(long)]
     pub on_nan: Option<String>,
-    /// How weights and activations enter the MLP layers' products: f32, or f16 (mixed precision: f16
-    /// operands, f32 accumulation; master weights, gradients, normalisation and energies stay f32).
+    /// How weights and activations enter the Linear layers' and convolutions' products: f32, or f16 (mixed
+    /// precision: f16 operands, f32 accumulation; master weights, gradients, normalisation and energies
+    /// stay f32).
     #[arg(long)]
     pub precision: Option<String>,
 }
