@@ -141,7 +141,7 @@ mod conv2d {
             bench.iter_custom(|iters| device_time(iters, &|rec| conv.backward_data(rec, &dy, &w, &dx, false)))
         });
         group.bench_function(BenchmarkId::new("backward_weight", "128x16x16/b8"), |bench| {
-            bench.iter_custom(|iters| device_time(iters, &|rec| conv.backward_weight(rec, &x, &dy, &dw)))
+            bench.iter_custom(|iters| device_time(iters, &|rec| conv.backward_weight(rec, &x, &dy, &dw, false)))
         });
         group.finish();
     }
@@ -167,7 +167,7 @@ mod normalisation {
         });
         group.throughput(Throughput::Bytes(12 * (n * d) as u64));
         group.bench_function(BenchmarkId::new("batch_norm_backward", format!("{n}x{d}")), |bench| {
-            bench.iter_custom(|iters| device_time(iters, &|rec| bn.backward(rec, true, &dy, &x, &saved, &dx)))
+            bench.iter_custom(|iters| device_time(iters, &|rec| bn.backward(rec, true, (&dy, &x), &saved, &dx, false)))
         });
         group.finish();
     }

@@ -2,14 +2,18 @@
 // With xhat = (x - mean) * invstd and g = dy * gamma (gamma = 1 when not affine):
 //   batch statistics (train): dx = invstd / N * (N g - sum_i g - xhat * sum_i g xhat)
 //   running statistics (eval): dx = g * invstd
-//   dgamma = sum_i dy xhat, dbeta = sum_i dy (written only when affine).
-// All outputs are written (=).
+//   dgamma = sum_i dy xhat, dbeta = sum_i dy (only when affine).
+// dx is written (=); dgamma and dbeta are written, or added to when `accumulate` (a step's second view).
 
 struct Params {
     n: u32,
     d: u32,
     affine: u32,
     batch_stats: u32,
+    accumulate: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> dy: array<f32>;            // (N, D)
@@ -43,8 +47,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         sum_dy_xhat += dy[idx] * xhat;
     }
     if p.affine != 0u {
-        dgamma[j] = sum_dy_xhat;
-        dbeta[j] = sum_dy;
+        if p.accumulate != 0u {
+            dgamma[j] += sum_dy_xhat;
+            dbeta[j] += sum_dy;
+        } else {
+            dgamma[j] = sum_dy_xhat;
+            dbeta[j] = sum_dy;
+        }
     }
     let nf = f32(p.n);
     for (var i = 0u; i < p.n; i++) {

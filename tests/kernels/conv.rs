@@ -42,12 +42,14 @@ fn check(conv: Conv2d, r: &rconv::Conv2dShape, seed: u64) {
     let (tx, tw, tdy) = (up(&[s.input_len()], &x), up(&[s.c_out, s.k()], &w), up(&[s.positions(), s.c_out], &dy));
     let ty = gpu().empty(&[s.positions(), s.c_out]).unwrap();
     let (tdx, tdx_acc) = (up(&[s.input_len()], &dx0), up(&[s.input_len()], &dx0));
-    let tdw = up(&[s.c_out, s.k()], &uniform(&mut g, s.c_out * s.k()));
+    let dw0 = uniform(&mut g, s.c_out * s.k());
+    let (tdw, tdw_acc) = (up(&[s.c_out, s.k()], &dw0), up(&[s.c_out, s.k()], &dw0));
     run(|rec| {
         conv.forward(rec, &tx, &tw, &ty)?;
         conv.backward_data(rec, &tdy, &tw, &tdx, false)?;
         conv.backward_data(rec, &tdy, &tw, &tdx_acc, true)?;
-        conv.backward_weight(rec, &tx, &tdy, &tdw)
+        conv.backward_weight(rec, &tx, &tdy, &tdw, false)?;
+        conv.backward_weight(rec, &tx, &tdy, &tdw_acc, true)
     });
     // The reference sees the weight and the input as the products do (rounded to f16 in mixed precision).
     let rounded = |v: &[f32]| f64s(&v.iter().map(|&a| conv.precision.round(a)).collect::<Vec<_>>());
@@ -62,6 +64,8 @@ fn check(conv: Conv2d, r: &rconv::Conv2dShape, seed: u64) {
     assert_close(&format!("{what} dx"), &down(&tdx), &want_dx, tol, tol);
     assert_close(&format!("{what} dx accumulated"), &down(&tdx_acc), &want_dx_acc, tol, tol);
     assert_close(&format!("{what} dw"), &down(&tdw), &want_dw, tol, tol);
+    let want_dw_acc: Vec<f64> = want_dw.iter().zip(&dw0).map(|(a, &b)| a + f64::from(b)).collect();
+    assert_close(&format!("{what} dw accumulated"), &down(&tdw_acc), &want_dw_acc, tol, tol);
 }
 
 #[test]

@@ -43,15 +43,20 @@ fn bias_add_and_its_column_sum_match_reference() {
         let mut r = rng(100 + s as u64);
         let (y, b, dy) = (uniform(&mut r, n * d), uniform(&mut r, d), uniform(&mut r, n * d));
         let (ty, tb, tdy, tdb) = (up(&[n, d], &y), up(&[d], &b), up(&[n, d], &dy), up(&[d], &b));
+        // Accumulating adds the column sum to what the gradient holds (here: b).
+        let tdb_acc = up(&[d], &b);
         run(|rec| {
             bias::bias_add_forward(rec, &tb, &ty)?;
-            bias::bias_add_backward(rec, &tdy, &tdb)
+            bias::bias_add_backward(rec, &tdy, &tdb, false)?;
+            bias::bias_add_backward(rec, &tdy, &tdb_acc, true)
         });
         let mut want = f64s(&y);
         reference::bias::bias_add_forward(&f64s(&b), &mut want, d);
         assert_close(&format!("bias_add {n}x{d}"), &down(&ty), &want, 1e-6, 1e-6);
         let want = reference::bias::bias_add_backward(&f64s(&dy), d);
         assert_close(&format!("bias backward {n}x{d}"), &down(&tdb), &want, 1e-5, 1e-5);
+        let want_acc: Vec<f64> = want.iter().zip(&b).map(|(w, &b0)| w + f64::from(b0)).collect();
+        assert_close(&format!("bias backward accumulated {n}x{d}"), &down(&tdb_acc), &want_acc, 1e-5, 1e-5);
     }
 }
 

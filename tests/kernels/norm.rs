@@ -37,19 +37,25 @@ fn batch_norm_matches_reference_in_training_and_eval() {
                     running_var: &trv,
                 };
                 let saved = BatchNormSaved { mean: &tmean, invstd: &tinv };
+                // A second backward adds its affine gradients to what these hold (gamma and beta here).
+                let (tdg_acc, tdb_acc) = (up(&[d], &gamma), up(&[d], &beta));
                 run(|rec| {
                     batch_norm_forward(rec, cfg, training, &tx, &state, &ty, &saved)?;
-                    batch_norm_backward(
-                        rec,
-                        cfg,
-                        training,
-                        &tdy,
-                        &tx,
-                        &saved,
-                        affine.then_some(&tg),
-                        &tdx,
-                        affine.then_some((&tdg, &tdb)),
-                    )
+                    for (grads, accumulate) in [((&tdg, &tdb), false), ((&tdg_acc, &tdb_acc), true)] {
+                        batch_norm_backward(
+                            rec,
+                            cfg,
+                            training,
+                            &tdy,
+                            &tx,
+                            &saved,
+                            affine.then_some(&tg),
+                            &tdx,
+                            affine.then_some(grads),
+                            accumulate,
+                        )?;
+                    }
+                    Ok(())
                 });
                 let rcfg = rbn::BatchNormConfig { eps: 1e-5, momentum: 0.1, affine };
                 let (mut wrm, mut wrv) = (f64s(&rm), f64s(&rv));
@@ -74,6 +80,16 @@ fn batch_norm_matches_reference_in_training_and_eval() {
                 if affine {
                     assert_close(&format!("{what} dgamma"), &down(&tdg), &wdg, 1e-4, 1e-4);
                     assert_close(&format!("{what} dbeta"), &down(&tdb), &wdb, 1e-4, 1e-4);
+                    let plus =
+                        |w: &[f64], v: &[f32]| w.iter().zip(v).map(|(a, &b)| a + f64::from(b)).collect::<Vec<_>>();
+                    assert_close(
+                        &format!("{what} dgamma accumulated"),
+                        &down(&tdg_acc),
+                        &plus(&wdg, &gamma),
+                        1e-4,
+                        1e-4,
+                    );
+                    assert_close(&format!("{what} dbeta accumulated"), &down(&tdb_acc), &plus(&wdb, &beta), 1e-4, 1e-4);
                 }
             }
         }

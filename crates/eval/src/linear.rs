@@ -80,7 +80,7 @@ impl LinearProbe {
             bias_add_forward(&mut rec, &b, &logits)?;
             softmax_xent(&mut rec, &logits, &y, &dlogits, &loss)?;
             Gemm::tn().record(&mut rec, &dlogits, &x, &dw)?;
-            bias_add_backward(&mut rec, &dlogits, &db)?;
+            bias_add_backward(&mut rec, &dlogits, &db, false)?;
             axpy(&mut rec, self.l2, &w, &dw)?;
             for ((p, g, m, v), table) in [(&w, &dw, &mw, &vw), (&b, &db, &mb, &vb)].into_iter().zip(&tables) {
                 let ts = UpdateTensors { w: p, grad: g, m, v, sched: &sched, stats: &clip };

@@ -61,6 +61,8 @@ struct BwdParams {
     d: u32,
     affine: u32,
     batch_stats: u32,
+    accumulate: u32,
+    _pad: [u32; 3],
 }
 
 fn check_affine(cfg: &BatchNormConfig, a: Option<&Tensor>, b: Option<&Tensor>) {
@@ -106,8 +108,9 @@ pub fn batch_norm_forward(
     )
 }
 
-/// Backward: `dx`, and `(dgamma, dbeta)` when affine (all written, not accumulated). `training` must
-/// match the forward call: batch statistics have a gradient through the mean and variance.
+/// Backward: `dx` (written), and `(dgamma, dbeta)` when affine (written, or added to when `accumulate`:
+/// the second view of a step adds its parameter gradients to the first's). `training` must match the
+/// forward call: batch statistics have a gradient through the mean and variance.
 #[allow(clippy::too_many_arguments)]
 #[track_caller]
 pub fn batch_norm_backward(
@@ -120,13 +123,20 @@ pub fn batch_norm_backward(
     gamma: Option<&Tensor>,
     dx: &Tensor,
     dparams: Option<(&Tensor, &Tensor)>,
+    accumulate: bool,
 ) -> Result<()> {
     let (n, d) = x.dims2();
     assert_eq!(dy.dims2(), (n, d), "batch_norm backward: dy {dy:?} for x {x:?}");
     check_affine(&cfg, gamma, dparams.map(|p| p.0));
     let (dgamma, dbeta) = grads_or_placeholders(rec.gpu(), dparams)?;
-    let params =
-        BwdParams { n: n as u32, d: d as u32, affine: u32::from(cfg.affine), batch_stats: u32::from(training) };
+    let params = BwdParams {
+        n: n as u32,
+        d: d as u32,
+        affine: u32::from(cfg.affine),
+        batch_stats: u32::from(training),
+        accumulate: u32::from(accumulate),
+        _pad: [0; 3],
+    };
     const STORAGE: &[Access] = &[R, R, R, R, R, W, W, W];
     let key = EntryKey { file: "nn/batch_norm_bwd.wgsl", entry: "main", storage: STORAGE };
     key.launch(rec, &[dy, x, saved.mean, saved.invstd, gamma.unwrap_or(x), dx, &dgamma, &dbeta], &params, d, 64)

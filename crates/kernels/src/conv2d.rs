@@ -333,9 +333,17 @@ impl Conv2d {
         Ok(())
     }
 
-    /// Backward with respect to the weight: `dweight (c_out, c_in, kh, kw)` is written.
+    /// Backward with respect to the weight: `dweight (c_out, c_in, kh, kw)` is written, or added to when
+    /// `accumulate` (a step's second view).
     #[track_caller]
-    pub fn backward_weight(&self, rec: &mut Recorder<'_>, x: &Tensor, dy: &Tensor, dweight: &Tensor) -> Result<()> {
+    pub fn backward_weight(
+        &self,
+        rec: &mut Recorder<'_>,
+        x: &Tensor,
+        dy: &Tensor,
+        dweight: &Tensor,
+        accumulate: bool,
+    ) -> Result<()> {
         let s = self.shape;
         self.check("input", x, s.input_len());
         self.check("output gradient", dy, s.positions() * s.c_out);
@@ -343,7 +351,7 @@ impl Conv2d {
         let gpu = rec.gpu();
         let k = s.k();
         for (i, win) in self.windows(gpu).into_iter().enumerate() {
-            let op = Gemm { beta: if i == 0 { 0.0 } else { 1.0 }, ..Gemm::tn() }
+            let op = Gemm { beta: if i == 0 && !accumulate { 0.0 } else { 1.0 }, ..Gemm::tn() }
                 .with_precision(Precision::F32, self.precision);
             let w = GemmWindow { a_offset: win.0 * s.c_out, ..GemmWindow::dense(s.c_out, k, win.1) };
             let blocks =

@@ -4,7 +4,8 @@
 //! kernel is in `tandem-reference` under the same module name, and its test in `tests/kernels/`.
 //!
 //! Conventions: forward functions write their outputs; backward functions write (`=`, not `+=`) every
-//! gradient they produce. Shape mismatches are programmer errors and panic; device errors are `Result`s.
+//! gradient they produce, unless given an `accumulate` flag (parameter gradients of a step's second view,
+//! a block input that also feeds a shortcut), which makes them add. Shape mismatches are programmer errors and panic; device errors are `Result`s.
 
 pub mod activation;
 pub mod augment;

@@ -52,19 +52,20 @@ impl BatchNorm1d {
         batch_norm_forward(rec, self.config, training, x, &state, y, saved)
     }
 
-    /// Writes `dx` and the affine gradients.
+    /// Writes `dx` and the affine gradients (adds to the affine gradients when `accumulate`: a step's
+    /// second view).
     pub fn backward(
         &self,
         rec: &mut Recorder<'_>,
         training: bool,
-        dy: &Tensor,
-        x: &Tensor,
+        (dy, x): (&Tensor, &Tensor),
         saved: &BatchNormSaved<'_>,
         dx: &Tensor,
+        accumulate: bool,
     ) -> Result<()> {
         let gamma = self.affine.as_ref().map(|a| &a.0.value);
         let grads = self.affine.as_ref().map(|a| (&a.0.grad, &a.1.grad));
-        batch_norm_backward(rec, self.config, training, dy, x, saved, gamma, dx, grads)
+        batch_norm_backward(rec, self.config, training, dy, x, saved, gamma, dx, grads, accumulate)
     }
 
     /// The affine parameters (none when not affine).

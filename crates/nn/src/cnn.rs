@@ -106,12 +106,19 @@ pub struct CnnWorkspace {
     output: Tensor,
     /// Four gradient buffers of the largest activation; views of them carry every backward gradient.
     grads: [Tensor; 4],
+    accumulate_grads: bool,
 }
 
 impl CnnWorkspace {
     /// The batch size it was allocated for.
     pub fn batch(&self) -> usize {
         self.batch
+    }
+
+    /// Whether a backward pass through this workspace adds to the parameter gradients instead of writing
+    /// them (the second view of a step: the two views' gradients are then summed in place).
+    pub fn set_accumulate_grads(&mut self, on: bool) {
+        self.accumulate_grads = on;
     }
 
     /// The encoder's features `(batch, d_out)` after a forward pass.
@@ -270,7 +277,8 @@ impl CnnEncoder {
         let gap = Pool2d::global_avg(batch, last.c_out, last.out_h(), last.out_w());
         let largest = self.units().iter().map(|u| u.out_len()).max().unwrap_or(0).max(self.d_in()) * batch;
         let grads = [gpu.empty(&[largest])?, gpu.empty(&[largest])?, gpu.empty(&[largest])?, gpu.empty(&[largest])?];
-        Ok(CnnWorkspace { batch, stem, pool, blocks, gap, output: gpu.empty(&[batch, last.c_out])?, grads })
+        let output = gpu.empty(&[batch, last.c_out])?;
+        Ok(CnnWorkspace { batch, stem, pool, blocks, gap, output, grads, accumulate_grads: false })
     }
 
     /// Records the forward pass of `x` `(batch, c·h·w)`, NCHW rows; the features are
@@ -304,8 +312,9 @@ impl CnnEncoder {
         ws.gap.forward(rec, input, &ws.output)
     }
 
-    /// Records the backward pass from `dy` `(batch, d_out)`: writes every parameter gradient, and `dx`
-    /// (NCHW, like the input) when given. `x` and `training` must be the forward's.
+    /// Records the backward pass from `dy` `(batch, d_out)`: writes every parameter gradient (adds to them
+    /// when the workspace says so), and `dx` (NCHW, like the input) when given. `x` and `training` must be
+    /// the forward's.
     #[track_caller]
     pub fn backward(
         &self,
@@ -317,6 +326,7 @@ impl CnnEncoder {
         dx: Option<&Tensor>,
     ) -> Result<()> {
         assert_eq!(dy.len(), ws.batch * self.d_out(), "CNN output gradient {dy:?}");
+        let acc = ws.accumulate_grads;
         // Buffer roles rotate through ws.grads: `cur` always holds the gradient of the current input.
         let stem_out = |i: usize| if i == 0 { x } else { ws.stem[i - 1].output() };
         let pooled_in = ws.stem.last().map(|b| b.output()).unwrap_or(x);
@@ -340,17 +350,26 @@ impl CnnEncoder {
                 (Some(d), Some(db)) => {
                     let s = ws.grad_like(free[1], &db.bn_out);
                     let scratch = GradScratch { pre_act: &s, conv_out: &s };
-                    d.backward(rec, training, input, db, &d_sum, scratch, Some((&d_in, false)))?;
+                    d.backward(rec, training, input, db, &d_sum, scratch, Some((&d_in, false)), acc)?;
                 }
                 _ => rec.copy(&d_sum, &d_in),
             }
             let d_a1 = ws.grad_like(free[2], b.conv1.output());
             let s = ws.grad_like(free[1], &b.conv2.bn_out);
             let scratch2 = GradScratch { pre_act: &s, conv_out: &s };
-            blk.conv2.backward(rec, training, b.conv1.output(), &b.conv2, &d_sum, scratch2, Some((&d_a1, false)))?;
+            blk.conv2.backward(
+                rec,
+                training,
+                b.conv1.output(),
+                &b.conv2,
+                &d_sum,
+                scratch2,
+                Some((&d_a1, false)),
+                acc,
+            )?;
             let (pre, conv_out) = (ws.grad_like(free[1], &b.conv1.bn_out), ws.grad_like(free[0], &b.conv1.bn_out));
             let scratch1 = GradScratch { pre_act: &pre, conv_out: &conv_out };
-            blk.conv1.backward(rec, training, input, &b.conv1, &d_a1, scratch1, Some((&d_in, true)))?;
+            blk.conv1.backward(rec, training, input, &b.conv1, &d_a1, scratch1, Some((&d_in, true)), acc)?;
             g = d_in;
         }
         if let Some((p, _)) = &ws.pool {
@@ -365,7 +384,7 @@ impl CnnEncoder {
             let scratch = GradScratch { pre_act: &s1, conv_out: &s2 };
             let input = stem_out(i);
             let target = if i == 0 { dx.cloned() } else { Some(ws.grad_like(free[2], input)) };
-            u.backward(rec, training, input, b, &g, scratch, target.as_ref().map(|t| (t, false)))?;
+            u.backward(rec, training, input, b, &g, scratch, target.as_ref().map(|t| (t, false)), acc)?;
             if i > 0 {
                 std::mem::swap(&mut cur, &mut free[2]);
                 g = target.expect("set for i > 0");

@@ -161,7 +161,8 @@ impl ConvBn {
     }
 
     /// Records the backward pass from `dy` (gradient of [`ConvBnBuffers::output`]): writes the weight and
-    /// BatchNorm gradients, and `dx` (written, or added to when its flag is set) when given.
+    /// BatchNorm gradients (adds to them when `accumulate_grads`: a step's second view), and `dx` (written,
+    /// or added to when its flag is set) when given.
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,
@@ -172,6 +173,7 @@ impl ConvBn {
         dy: &Tensor,
         scratch: GradScratch<'_>,
         dx: Option<(&Tensor, bool)>,
+        accumulate_grads: bool,
     ) -> Result<()> {
         let d_bn = if self.relu {
             Activation::Relu.backward(rec, &b.bn_out, dy, scratch.pre_act)?;
@@ -180,8 +182,8 @@ impl ConvBn {
             dy
         };
         let saved = BatchNormSaved { mean: &b.mean, invstd: &b.invstd };
-        self.bn.backward(rec, training, d_bn, &b.conv_out, &saved, scratch.conv_out)?;
-        b.conv.backward_weight(rec, x, scratch.conv_out, &self.weight.grad)?;
+        self.bn.backward(rec, training, (d_bn, &b.conv_out), &saved, scratch.conv_out, accumulate_grads)?;
+        b.conv.backward_weight(rec, x, scratch.conv_out, &self.weight.grad, accumulate_grads)?;
         if let Some((dx, accumulate)) = dx {
             b.conv.backward_data(rec, scratch.conv_out, &self.weight.value, dx, accumulate)?;
         }

@@ -61,11 +61,21 @@ impl Linear {
         Gemm::nt().with_precision(p, p).record_shared_b(rec, (x, &self.weight.value, y), packed, Some(&self.bias.value))
     }
 
-    /// Writes the parameter gradients from `dy` and the forward input `x`, and `dx = dy W` when given.
-    pub fn backward(&self, rec: &mut Recorder<'_>, x: &Tensor, dy: &Tensor, dx: Option<&Tensor>) -> Result<()> {
+    /// Writes the parameter gradients from `dy` and the forward input `x` (adds to them when
+    /// `accumulate`: a step's second view), and `dx = dy W` when given.
+    pub fn backward(
+        &self,
+        rec: &mut Recorder<'_>,
+        x: &Tensor,
+        dy: &Tensor,
+        dx: Option<&Tensor>,
+        accumulate: bool,
+    ) -> Result<()> {
         let p = self.precision;
-        Gemm::tn().with_precision(Precision::F32, p).record(rec, dy, x, &self.weight.grad)?;
-        bias_add_backward(rec, dy, &self.bias.grad)?;
+        let dw = Gemm::tn().with_precision(Precision::F32, p);
+        let dw = if accumulate { dw.accumulate() } else { dw };
+        dw.record(rec, dy, x, &self.weight.grad)?;
+        bias_add_backward(rec, dy, &self.bias.grad, accumulate)?;
         if let Some(dx) = dx {
             let op = Gemm::nn().with_precision(Precision::F32, p);
             op.record_shared_b(rec, (dy, &self.weight.value, dx), self.packed[1].as_ref(), None)?;

@@ -116,12 +116,19 @@ impl BlockBuffers {
 pub struct MlpWorkspace {
     batch: usize,
     blocks: Vec<BlockBuffers>,
+    accumulate_grads: bool,
 }
 
 impl MlpWorkspace {
     /// The batch size it was allocated for.
     pub fn batch(&self) -> usize {
         self.batch
+    }
+
+    /// Whether a backward pass through this workspace adds to the parameter gradients instead of writing
+    /// them (the second view of a step: the two views' gradients are then summed in place).
+    pub fn set_accumulate_grads(&mut self, on: bool) {
+        self.accumulate_grads = on;
     }
 
     /// The encoder's output after [`MlpEncoder::forward`].
@@ -222,7 +229,7 @@ impl MlpEncoder {
                 d_input: (i > 0).then(|| gpu.empty(&[batch, b.linear.d_in()])).transpose()?,
             });
         }
-        Ok(MlpWorkspace { batch, blocks })
+        Ok(MlpWorkspace { batch, blocks, accumulate_grads: false })
     }
 
     /// Records the forward pass of `x` (batch, in); the output is [`MlpWorkspace::output`].
@@ -244,7 +251,7 @@ impl MlpEncoder {
     }
 
     /// Records the backward pass from `dy` (batch, out), the gradient of the output: writes every
-    /// parameter gradient, and `dx` (batch, in) when given. `x` and `training` must be the forward's.
+    /// parameter gradient (adds to them when the workspace says so), and `dx` (batch, in) when given. `x` and `training` must be the forward's.
     #[track_caller]
     pub fn backward(
         &self,
@@ -268,14 +275,15 @@ impl MlpEncoder {
             };
             let d_linear = match (&b.bn, &buf.bn, &buf.d_linear) {
                 (Some(bn), Some((_, mean, invstd)), Some(dl)) => {
-                    bn.backward(rec, training, d_pre, &buf.linear_out, &BatchNormSaved { mean, invstd }, dl)?;
+                    let saved = BatchNormSaved { mean, invstd };
+                    bn.backward(rec, training, (d_pre, &buf.linear_out), &saved, dl, ws.accumulate_grads)?;
                     dl
                 }
                 _ => d_pre,
             };
             let input = if i == 0 { x } else { ws.blocks[i - 1].output() };
             let d_input = if i == 0 { dx } else { buf.d_input.as_ref() };
-            b.linear.backward(rec, input, d_linear, d_input)?;
+            b.linear.backward(rec, input, d_linear, d_input, ws.accumulate_grads)?;
             if let Some(d) = &buf.d_input {
                 d_out = d;
             }

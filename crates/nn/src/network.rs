@@ -24,6 +24,15 @@ pub enum NetworkWorkspace {
 }
 
 impl NetworkWorkspace {
+    /// Whether a backward pass through this workspace adds to the parameter gradients instead of writing
+    /// them (the second view of a step).
+    pub fn set_accumulate_grads(&mut self, on: bool) {
+        match self {
+            Self::Mlp(w) => w.set_accumulate_grads(on),
+            Self::Cnn(w) => w.set_accumulate_grads(on),
+        }
+    }
+
     /// The network's output `(batch, d_out)` after a forward pass.
     pub fn output(&self) -> &Tensor {
         match self {

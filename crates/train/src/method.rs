@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 use tandem_gpu::{Gpu, Recorder, Tensor};
 use tandem_kernels::Precision;
-use tandem_kernels::axpy::{axpy, scale};
+use tandem_kernels::axpy::scale;
 use tandem_nn::{LastBlock, MlpConfig, Network, NetworkConfig, Param, ParamArena};
 use tandem_objectives::{EnergyPlan, Objective};
 
@@ -149,7 +149,6 @@ pub struct Method {
     target_ws: Vec<ChainWorkspace>,
     plans: Vec<EnergyPlan>,
     dy: Vec<Tensor>,
-    acc: Vec<Tensor>,
 }
 
 fn head(widths: &[usize], last: LastBlock, seed: u64, precision: Precision) -> NetworkConfig {
@@ -206,7 +205,12 @@ impl Method {
         let arena = ParamArena::pack(gpu, online.params_mut())?;
         let target_arena = target.as_mut().map(|t| ParamArena::pack(gpu, t.params_mut())).transpose()?;
         let views = if kind == MethodKind::Dae { 1 } else { 2 };
-        let ws = (0..views).map(|_| online.workspace(gpu, batch)).collect::<tandem_gpu::Result<Vec<_>>>()?;
+        let mut ws = (0..views).map(|_| online.workspace(gpu, batch)).collect::<tandem_gpu::Result<Vec<_>>>()?;
+        // The second view's backward adds its parameter gradients to the first's: the sum is formed inside
+        // the backward kernels (GEMMs with beta = 1, column sums and BatchNorm adding into the gradients).
+        if let Some(second) = ws.get_mut(1) {
+            second.set_accumulate_grads(true);
+        }
         let target_ws = match &target {
             Some(t) => (0..2).map(|_| t.workspace(gpu, batch)).collect::<tandem_gpu::Result<Vec<_>>>()?,
             None => Vec::new(),
@@ -222,8 +226,7 @@ impl Method {
         let n_plans = if matches!(kind, MethodKind::Byol | MethodKind::Simsiam) { 2 } else { 1 };
         let plans = (0..n_plans).map(|_| objective.plan(gpu, batch, out)).collect::<Result<Vec<_>, _>>()?;
         let dy = (0..2).map(|_| gpu.empty(&[batch, out])).collect::<tandem_gpu::Result<Vec<_>>>()?;
-        let acc = if views == 2 { arena.zeros_like(gpu)? } else { Vec::new() };
-        Ok(Self { kind, online, target, arena, target_arena, ws, target_ws, plans, dy, acc })
+        Ok(Self { kind, online, target, arena, target_arena, ws, target_ws, plans, dy })
     }
 
     /// The method.
@@ -337,15 +340,9 @@ impl Method {
                 (self.plans[0].grad_a(), self.plans[0].grad_b())
             }
         };
-        // The two views' gradients are summed over whole arena chunks: one copy and one axpy per chunk.
+        // The first view writes the parameter gradients, the second adds to them (its workspace says so).
         online.backward(rec, views[0], &self.ws[0], dy1)?;
-        for (chunk, acc) in self.arena.chunks().iter().zip(&self.acc) {
-            rec.copy(&chunk.grads, acc);
-        }
         online.backward(rec, views[1], &self.ws[1], dy2)?;
-        for (chunk, acc) in self.arena.chunks().iter().zip(&self.acc) {
-            axpy(rec, 1.0, acc, &chunk.grads)?;
-        }
         Ok(())
     }
 }

@@ -26,6 +26,14 @@ pub struct ChainWorkspace {
 }
 
 impl ChainWorkspace {
+    /// Whether a backward pass through this workspace adds to every stage's parameter gradients instead of
+    /// writing them (the second view of a step, so that the two views' gradients are summed in place).
+    pub fn set_accumulate_grads(&mut self, on: bool) {
+        for s in &mut self.stages {
+            s.set_accumulate_grads(on);
+        }
+    }
+
     /// The output of stage `k` after a forward pass.
     pub fn output(&self, k: usize) -> &Tensor {
         self.stages[k].output()

@@ -120,7 +120,7 @@ fn bench_one(gpu: &Gpu, variant: GemmVariant, s: Conv2dShape, args: &ConvBenchAr
     let passes: Vec<(&str, Pass)> = vec![
         ("forward", Box::new(|rec| conv.forward(rec, &x, &w, &y))),
         ("backward_data", Box::new(|rec| conv.backward_data(rec, &dy, &w, &dx, false))),
-        ("backward_weight", Box::new(|rec| conv.backward_weight(rec, &x, &dy, &dw))),
+        ("backward_weight", Box::new(|rec| conv.backward_weight(rec, &x, &dy, &dw, false))),
         ("gemm_forward", Box::new(|rec| Gemm::nt().record_variant(rec, variant, &col, &w, &gy))),
         ("gemm_backward_data", Box::new(|rec| Gemm::nn().record_variant(rec, variant, &gdy, &w, &dcol))),
         ("gemm_backward_weight", Box::new(|rec| Gemm::tn().record_variant(rec, variant, &gdy, &col, &dw))),

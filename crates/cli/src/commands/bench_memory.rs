@@ -105,7 +105,9 @@ pub fn run(family: Family, args: &MemoryBenchArgs) -> Result<()> {
         }
         Family::Normalisation => {
             cases.push(Case::new("batch_norm_forward", 2 * f * n * d, |r| bn.forward(r, true, x, y, &bn_saved)));
-            cases.push(Case::new("batch_norm_backward", 3 * f * n * d, |r| bn.backward(r, true, dy, x, &bn_saved, dx)));
+            cases.push(Case::new("batch_norm_backward", 3 * f * n * d, |r| {
+                bn.backward(r, true, (dy, x), &bn_saved, dx, false)
+            }));
             cases.push(Case::new("layer_norm_forward", 2 * f * n * d, |r| {
                 layer_norm_forward(r, 1e-5, x, None, y, &ln_saved)
             }));
@@ -121,7 +123,7 @@ pub fn run(family: Family, args: &MemoryBenchArgs) -> Result<()> {
         }
         Family::Elementwise => {
             cases.push(Case::new("bias_add_forward", 2 * f * n * d, |r| bias_add_forward(r, col_a, y)));
-            cases.push(Case::new("bias_add_backward", f * n * d, |r| bias_add_backward(r, dy, col_a)));
+            cases.push(Case::new("bias_add_backward", f * n * d, |r| bias_add_backward(r, dy, col_a, false)));
             cases.push(Case::new("axpy", 3 * f * n * d, |r| axpy(r, 1.0, x, y)));
         }
         Family::Optimizer => {
