@@ -71,8 +71,9 @@ fn weights(t: &Trainer<'_>) -> Vec<(String, Vec<u32>)> {
 
 #[test]
 fn an_interrupted_run_resumes_to_bit_identical_weights() {
-    for method in ["simclr", "byol"] {
-        let cfg = TrainConfig { checkpoint_every: 4, ..small(method) }.resolve().unwrap();
+    // The checkpoint's configuration carries the precision: a resumed f16 run stays f16.
+    for (method, precision) in [("simclr", "f32"), ("byol", "f32"), ("vicreg", "f16")] {
+        let cfg = TrainConfig { checkpoint_every: 4, precision: precision.into(), ..small(method) }.resolve().unwrap();
         let ds = dataset(&cfg);
         let full_dir = tempfile::tempdir().unwrap();
         let mut full = Trainer::new(gpu(), cfg.clone(), ds.clone()).unwrap();
@@ -90,7 +91,10 @@ fn an_interrupted_run_resumes_to_bit_identical_weights() {
         let mut resumed = Trainer::resume(gpu(), &meta, &path, ds.clone()).unwrap();
         let encoder = run(&mut resumed, &mut rd, Stop::default(), |_| {}).unwrap();
         assert!(encoder.unwrap().exists());
-        assert!(weights(&resumed) == weights(&full), "{method}: resumed weights differ from the uninterrupted run");
+        assert!(
+            weights(&resumed) == weights(&full),
+            "{method} {precision}: resumed weights differ from the uninterrupted run"
+        );
     }
 }
 
