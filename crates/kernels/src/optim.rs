@@ -245,7 +245,7 @@ pub fn ema(
 /// Records `stats[1 + index] = sum(g^2)` for every parameter of `table` (`g` its buffer of gradients; `w`
 /// any tensor, bound and not read).
 pub fn sumsq(rec: &mut Recorder<'_>, w: &Tensor, g: &Tensor, stats: &Tensor, table: &SegmentTable) -> Result<()> {
-    reduce(rec, "item_sumsq", (w, g, stats), table, 0.0)
+    reduce(rec, Norms::GradSumsq, (w, g, stats), table)
 }
 
 /// Records `stats[1 + count + 2 index] = |w|^2` and the next slot `= |stats[0] g + wd w|^2` (LARS) for
@@ -258,25 +258,36 @@ pub fn lars_norms(
     table: &SegmentTable,
     wd: f32,
 ) -> Result<()> {
-    reduce(rec, "item_lars", (w, g, stats), table, wd)
+    reduce(rec, Norms::Lars { wd }, (w, g, stats), table)
+}
+
+/// Which squared norms a reduction forms.
+#[derive(Clone, Copy)]
+enum Norms {
+    /// `|g|^2` per parameter, into its gradient-norm slot.
+    GradSumsq,
+    /// `|w|^2` and `|stats[0] g + wd w|^2` per parameter, into its LARS slots.
+    Lars { wd: f32 },
 }
 
 /// Per-item partial sums, then per-segment sums in item order (deterministic).
 fn reduce(
     rec: &mut Recorder<'_>,
-    entry: &'static str,
+    norms: Norms,
     (w, g, stats): (&Tensor, &Tensor, &Tensor),
     table: &SegmentTable,
-    wd: f32,
 ) -> Result<()> {
     if table.n_items == 0 {
         return Ok(());
     }
+    let (entry, wd, width, ranges) = match norms {
+        Norms::GradSumsq => ("item_sumsq", 0.0, 1, &table.ranges),
+        Norms::Lars { wd } => ("item_lars", wd, 2, &table.lars_ranges),
+    };
     let gpu = rec.gpu();
     let bound = [w, g, stats, &table.items, &table.ranges, &table.partials];
     let p = NormParams { wd, ..NormParams::new(table.n_items) };
     norms_key(entry).launch_groups(rec, &bound, &p, workgroups_1d(gpu, table.n_items))?;
-    let (width, ranges) = if entry == "item_lars" { (2, &table.lars_ranges) } else { (1, &table.ranges) };
     let bound = [w, g, stats, &table.items, ranges, &table.partials];
     let p = NormParams { width, ..NormParams::new(table.n_segments) };
     norms_key("segment_sums").launch_groups(rec, &bound, &p, workgroups_1d(gpu, table.n_segments))
