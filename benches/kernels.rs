@@ -149,7 +149,7 @@ mod conv2d {
 
 mod normalisation {
     use super::*;
-    use tandem::kernels::batch_norm::{BatchNormConfig, BatchNormSaved};
+    use tandem::kernels::batch_norm::{BatchNormConfig, BatchNormMode, BatchNormSaved};
     use tandem::nn::BatchNorm1d;
 
     pub fn bench(c: &mut Criterion) {
@@ -160,15 +160,22 @@ mod normalisation {
         let (mean, invstd) = (filled(&[d]), filled(&[d]));
         let saved = BatchNormSaved { mean: &mean, invstd: &invstd };
         let bn = BatchNorm1d::new(gpu(), "bench", d, BatchNormConfig::default()).unwrap();
-        // At least one read and one write per element forward; backward reads dy and x.
-        group.throughput(Throughput::Bytes(8 * (n * d) as u64));
-        group.bench_function(BenchmarkId::new("batch_norm_forward", format!("{n}x{d}")), |bench| {
-            bench.iter_custom(|iters| device_time(iters, &|rec| bn.forward(rec, true, &x, &y, &saved)))
-        });
-        group.throughput(Throughput::Bytes(12 * (n * d) as u64));
-        group.bench_function(BenchmarkId::new("batch_norm_backward", format!("{n}x{d}")), |bench| {
-            bench.iter_custom(|iters| device_time(iters, &|rec| bn.backward(rec, true, (&dy, &x), &saved, &dx, false)))
-        });
+        // At least one read and one write per element forward; backward reads dy and x. The fused ReLU
+        // (a Linear -> BatchNorm -> ReLU block) moves the same bytes.
+        for (name, mode) in
+            [("batch_norm", BatchNormMode::new(true)), ("batch_norm_relu", BatchNormMode::new(true).with_relu())]
+        {
+            group.throughput(Throughput::Bytes(8 * (n * d) as u64));
+            group.bench_function(BenchmarkId::new(format!("{name}_forward"), format!("{n}x{d}")), |bench| {
+                bench.iter_custom(|iters| device_time(iters, &|rec| bn.forward(rec, mode, &x, &y, &saved)))
+            });
+            group.throughput(Throughput::Bytes(12 * (n * d) as u64));
+            group.bench_function(BenchmarkId::new(format!("{name}_backward"), format!("{n}x{d}")), |bench| {
+                bench.iter_custom(|iters| {
+                    device_time(iters, &|rec| bn.backward(rec, mode, (&dy, &x), &saved, &dx, false))
+                })
+            });
+        }
         group.finish();
     }
 }

@@ -6,10 +6,12 @@
 // Both are "a (rows, K) matrix into 64-row panels": rows = M for A, rows = N for B (read transposed).
 // Rows past `rows` are zero. Elements are stored as f32, or as f16 (HALF) two to a u32, rounded to
 // nearest even. One thread per vec4 of packed words (4 elements, or 8 when HALF), flat index folded
-// into 2-D.
+// into 2-D. The source holds f32 values, or f16 ones (STORED_HALF: an f16 matrix, two to a word, the
+// lower half first, `offset` and `ld` still counted in elements).
 
 override TRANS: bool = false;
 override HALF: bool = false;
+override STORED_HALF: bool = false;
 
 struct Params {
     rows: u32,   // M for pack_a, N for pack_b: the dimension that is blocked
@@ -22,17 +24,22 @@ struct Params {
     _pad2: u32,
 }
 
-@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(0) var<storage, read> src: array<u32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<vec4<u32>>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 // Element (row, k): stored (rows, K) row-major, or (K, rows) when TRANS. For A, TRANS = trans_a; for B,
 // whose op(B) is (K, N), TRANS = !trans_b (see gemm.rs).
 fn element(row: u32, k: u32) -> f32 {
+    var e = p.offset + row * p.ld + k;
     if TRANS {
-        return src[p.offset + k * p.ld + row];
+        e = p.offset + k * p.ld + row;
     }
-    return src[p.offset + row * p.ld + k];
+    if STORED_HALF {
+        let pair = unpack2x16float(src[e / 2u]);
+        return select(pair.x, pair.y, e % 2u == 1u);
+    }
+    return bitcast<f32>(src[e]);
 }
 
 fn value(row: u32, k: u32) -> f32 {

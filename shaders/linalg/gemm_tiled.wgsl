@@ -9,11 +9,15 @@
 // Workgroup 16x16 threads computes a 64x64 tile of C; each thread a 4x4 block strided by 16.
 // HALF_A / HALF_B: the operand is rounded to f16 as it is loaded (mixed precision, the same numbers as the
 // packed kernel's f16 panels).
+// STORED_HALF_A / STORED_HALF_B: the operand is an f16 matrix (two values to a word, the lower half first,
+// rows padded to an even length; A's offset and lda still count elements).
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HALF_A: bool = false;
 override HALF_B: bool = false;
+override STORED_HALF_A: bool = false;
+override STORED_HALF_B: bool = false;
 // BIAS: C = alpha op(A) op(B) + beta C + bias, the bias (N) broadcast over rows (a Linear layer's forward in
 // one kernel instead of a GEMM and a bias pass).
 override BIAS: bool = false;
@@ -40,8 +44,8 @@ struct Params {
     _pad2: u32,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;        // (M, K) or (K, M)
-@group(0) @binding(1) var<storage, read> b: array<f32>;        // (K, N) or (N, K)
+@group(0) @binding(0) var<storage, read> a: array<u32>;        // (M, K) or (K, M), f32 bits or f16 pairs
+@group(0) @binding(1) var<storage, read> b: array<u32>;        // (K, N) or (N, K), f32 bits or f16 pairs
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;  // (M, N)
 @group(0) @binding(3) var<storage, read> bias: array<f32>;     // (N) when BIAS, else any buffer
 @group(0) @binding(4) var<uniform> p: Params;
@@ -52,24 +56,47 @@ const BK: u32 = 16u;
 var<workgroup> a_tile: array<array<f32, 64>, 16>;  // [k][m]
 var<workgroup> b_tile: array<array<f32, 64>, 16>;  // [k][n]
 
+// Element e of an operand's words: f32 bits, or one half of an f16 pair.
+fn element(word: u32, e: u32, stored_half: bool) -> f32 {
+    if stored_half {
+        let pair = unpack2x16float(word);
+        return select(pair.x, pair.y, e % 2u == 1u);
+    }
+    return bitcast<f32>(word);
+}
+
+fn word_index(e: u32, stored_half: bool) -> u32 {
+    return select(e, e / 2u, stored_half);
+}
+
 fn load_a(m: u32, k: u32) -> f32 {
     if m >= p.m || k >= p.k {
         return 0.0;
     }
+    var e = p.a_offset + m * p.lda + k;
     if TRANS_A {
-        return to_half(a[p.a_offset + k * p.lda + m], HALF_A);
+        e = p.a_offset + k * p.lda + m;
     }
-    return to_half(a[p.a_offset + m * p.lda + k], HALF_A);
+    return to_half(element(a[word_index(e, STORED_HALF_A)], e, STORED_HALF_A), HALF_A);
 }
 
+// B is dense: rows of N (K when TRANS_B) values, padded to an even length when stored as f16.
 fn load_b(k: u32, n: u32) -> f32 {
+    var row = p.n;
+    if TRANS_B {
+        row = p.k;
+    }
+    if STORED_HALF_B {
+        row += row % 2u;
+    }
     if k >= p.k || n >= p.n {
         return 0.0;
     }
+    var e = k * row + n;
     if TRANS_B {
-        return to_half(b[n * p.k + k], HALF_B);
+        e = n * row + k;
     }
-    return to_half(b[k * p.n + n], HALF_B);
+    return to_half(element(b[word_index(e, STORED_HALF_B)], e, STORED_HALF_B), HALF_B);
 }
 
 @compute @workgroup_size(16, 16)

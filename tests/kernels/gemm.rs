@@ -118,7 +118,7 @@ fn gemm_adds_a_bias_to_every_row_in_its_epilogue() {
                         (uniform(&mut r, m * k), uniform(&mut r, k * n), uniform(&mut r, m * n), uniform(&mut r, n));
                     let (ta, tb, tc) = (up(&op.a_shape(m, k), &a), up(&op.b_shape(k, n), &b), up(&[m, n], &c0));
                     let tbias = up(&[n], &bias);
-                    run(|rec| op.record_with(rec, variant, (&ta, &tb, &tc), None, Some(&tbias)));
+                    run(|rec| op.record_with(rec, variant, ((&ta).into(), (&tb).into(), &tc), None, Some(&tbias)));
                     let rounded = |v: &[f32]| f64s(&v.iter().map(|&x| p.round(x)).collect::<Vec<_>>());
                     let mut want = f64s(&c0);
                     let (alpha, beta) = (op.alpha.into(), op.beta.into());
@@ -217,15 +217,15 @@ fn shared_b_reuse(precision: Precision) {
     let panels = tandem::kernels::gemm::shared_b_panels(g, k, n, precision).unwrap();
     let op = Gemm::nt().with_precision(Precision::F32, precision);
     let mut rec = tandem::gpu::Recorder::new(g);
-    op.record_shared_b(&mut rec, (&ta1, &tb, &c1), panels.as_ref(), None).unwrap();
+    op.record_shared_b(&mut rec, ((&ta1).into(), (&tb).into(), &c1), panels.as_ref(), None).unwrap();
     let first = rec.dispatches();
-    op.record_shared_b(&mut rec, (&ta2, &tb, &c2), panels.as_ref(), None).unwrap();
+    op.record_shared_b(&mut rec, ((&ta2).into(), (&tb).into(), &c2), panels.as_ref(), None).unwrap();
     let second = rec.dispatches() - first;
     // B changes inside the recording (B += B): the next product must see the new values. (The copy of B
     // lives until the submission: a tensor dropped mid-recording could be handed to another test's thread.)
     let tb_copy = up(&[n, k], &b);
     tandem::kernels::axpy::axpy(&mut rec, 1.0, &tb_copy, &tb).unwrap();
-    op.record_shared_b(&mut rec, (&ta1, &tb, &c3), panels.as_ref(), None).unwrap();
+    op.record_shared_b(&mut rec, ((&ta1).into(), (&tb).into(), &c3), panels.as_ref(), None).unwrap();
     let third = rec.dispatches() - first - second;
     rec.submit().unwrap();
     if panels.is_some() {
@@ -242,4 +242,45 @@ fn shared_b_reuse(precision: Precision) {
     assert_close("first product", &down(&c1), &product(&a1, 1.0), tol, tol);
     assert_close("second product, B reused", &down(&c2), &product(&a2, 1.0), tol, tol);
     assert_close("after B was written", &down(&c3), &product(&a1, 2.0), tol, tol);
+}
+
+/// Operands already stored as f16 (mixed precision's saved activations, odd widths padding their rows) in
+/// every variant, transpose and combination: the product equals the f64 product of the rounded operands,
+/// and is bit-identical to the same product of f32-stored operands entering at f16.
+#[test]
+fn gemm_reads_operands_stored_as_f16() {
+    use tandem::kernels::{HalfMatrix, MatrixRef};
+    let shapes = [(1, 1, 1), (13, 17, 3), (31, 67, 29), (65, 63, 130), (127, 131, 61)];
+    for variant in GemmVariant::supported(gpu()) {
+        for (i, &(m, n, k)) in shapes.iter().enumerate() {
+            for (j, op) in all_ops().into_iter().enumerate() {
+                for (h, stored) in [[true, false], [false, true], [true, true]].into_iter().enumerate() {
+                    let p = |s: bool| if s { Precision::F16 } else { Precision::F32 };
+                    let op = op.with_precision(p(stored[0]), p(stored[1]));
+                    let mut r = rng((i * 100 + j * 10 + h) as u64 + 700);
+                    let (a, b, c0) = (uniform(&mut r, m * k), uniform(&mut r, k * n), uniform(&mut r, m * n));
+                    let (a_shape, b_shape) = (op.a_shape(m, k), op.b_shape(k, n));
+                    let (ta, tb) = (up(&a_shape, &a), up(&b_shape, &b));
+                    let ha = HalfMatrix::upload(gpu(), (a_shape[0], a_shape[1]), &a).unwrap();
+                    let hb = HalfMatrix::upload(gpu(), (b_shape[0], b_shape[1]), &b).unwrap();
+                    let a_op = if stored[0] { MatrixRef::F16(&ha) } else { MatrixRef::F32(&ta) };
+                    let b_op = if stored[1] { MatrixRef::F16(&hb) } else { MatrixRef::F32(&tb) };
+                    let (tc, tc_f32) = (up(&[m, n], &c0), up(&[m, n], &c0));
+                    run(|rec| {
+                        op.record_with(rec, variant, (a_op, b_op, &tc), None, None)?;
+                        op.record_with(rec, variant, ((&ta).into(), (&tb).into(), &tc_f32), None, None)
+                    });
+                    let what = format!("{variant:?} {op:?} stored f16 {stored:?} m={m} n={n} k={k}");
+                    let rounded = |v: &[f32], s: bool| f64s(&v.iter().map(|&x| p(s).round(x)).collect::<Vec<_>>());
+                    let mut want = f64s(&c0);
+                    let (alpha, beta) = (op.alpha.into(), op.beta.into());
+                    let (ra, rb) = (rounded(&a, stored[0]), rounded(&b, stored[1]));
+                    reference::gemm(&ra, &rb, &mut want, (m, n, k), op.trans_a, op.trans_b, alpha, beta);
+                    let tol = 2e-6 * (k as f64).sqrt().max(1.0);
+                    assert_close(&what, &down(&tc), &want, tol, tol);
+                    assert_eq!(down(&tc), down(&tc_f32), "{what}: differs from f32 storage entering at f16");
+                }
+            }
+        }
+    }
 }

@@ -212,3 +212,30 @@ fn resnet18_has_torchvision_names_and_shapes() {
     let count: usize = enc.params().iter().map(|p| p.value.len()).sum();
     assert_eq!(count, 11_689_512 - 513_000 - 64 * 3 * 7 * 7 + 64 * 3 * 3 * 3);
 }
+
+/// cnn-small at the batch the trainer runs it with (32 images of 32×32: its first BatchNorm normalises
+/// 32,768 rows, beyond one llvmpipe invocation's loop budget), against the reference.
+#[test]
+fn small_cnn_matches_reference_at_a_training_batch() {
+    let (arch, input, n, seed) = (CnnArch::Small, (3, 32, 32), 32, 7);
+    let config = CnnConfig { arch, input, bn: BatchNormConfig::default(), seed, precision: Default::default() };
+    let enc = CnnEncoder::new(gpu(), config).unwrap();
+    let mut r = rng(seed);
+    let x = uniform(&mut r, n * enc.d_in());
+    let dy = uniform(&mut r, n * enc.d_out());
+    let ws = enc.workspace(gpu(), n).unwrap();
+    let (tx, tdy, tdx) =
+        (up(&[n, enc.d_in()], &x), up(&[n, enc.d_out()], &dy), gpu().empty(&[n * enc.d_in()]).unwrap());
+    let net = reference(&enc, n);
+    run(|rec| {
+        enc.forward(rec, true, &tx, &ws)?;
+        enc.backward(rec, true, &tx, &ws, &tdy, Some(&tdx))
+    });
+    let (features, grads, dx) = rcnn::cnn_forward_backward(&net, &f64s(&x), &f64s(&dy));
+    let what = format!("{arch:?} {input:?} n={n}");
+    assert_close(&format!("{what} features"), &down(ws.output()), &features, 1e-4, 1e-3);
+    assert_relative("dx", &what, &down(&tdx), &dx);
+    for (p, want) in enc.params().iter().zip(grads.iter().flat_map(|(w, g, b)| [w, g, b])) {
+        assert_relative(&p.name, &what, &down(&p.grad), want);
+    }
+}

@@ -1,10 +1,11 @@
 //! The MLP encoder: forward, backward and running statistics against `tandem_reference::mlp`, and the
 //! device gradient as a directional derivative against central differences of the f64 reference.
 
+use tandem::kernels::Precision;
 use tandem::nn::{LastBlock, MlpConfig, MlpEncoder};
 use tandem::reference::batch_norm::BatchNormConfig as RefBn;
 use tandem::reference::gradcheck::{directional, dot};
-use tandem::reference::mlp::{mlp_backward, mlp_forward};
+use tandem::reference::mlp::{mlp_backward, mlp_backward_rounded, mlp_forward, mlp_forward_rounded};
 
 use crate::common::*;
 
@@ -73,6 +74,47 @@ fn mlp_matches_reference_and_finite_differences() {
             training,
         );
         check(MlpConfig { batch_norm: false, ..MlpConfig::new(&[7, 129, 3], 4) }, 37, training);
+    }
+}
+
+/// Mixed precision: every Linear takes its input and weight as f16, and the hidden activations are kept as
+/// f16 (the BatchNorm writes them so, with its ReLU fused). Against the reference with the same rounding;
+/// the tolerance allows an element whose f32 and f64 values round to neighbouring f16s.
+#[test]
+fn an_f16_mlp_matches_the_reference_with_rounded_operands() {
+    let round = |v: f64| f64::from(Precision::F16.round(v as f32));
+    let configs = [
+        MlpConfig::new(&[13, 17, 9, 5], 1),
+        MlpConfig { last: LastBlock::Full, ..MlpConfig::new(&[64, 65, 31], 3) },
+        MlpConfig { batch_norm: false, ..MlpConfig::new(&[7, 129, 3], 4) },
+    ];
+    for config in configs {
+        for training in [true, false] {
+            let config = MlpConfig { precision: Precision::F16, ..config.clone() };
+            let (g, n) = (gpu(), 11);
+            let enc = MlpEncoder::new(g, config.clone()).unwrap();
+            let mut blocks = reference_blocks(&enc);
+            let (d_in, d_out) = (enc.d_in(), enc.d_out());
+            let mut r = rng(config.seed + 91);
+            let (x, dy) = (uniform(&mut r, n * d_in), uniform(&mut r, n * d_out));
+            let ws = enc.workspace(g, n).unwrap();
+            let (tx, tdy, tdx) = (up(&[n, d_in], &x), up(&[n, d_out], &dy), g.empty(&[n, d_in]).unwrap());
+            run(|rec| {
+                enc.forward(rec, training, &tx, &ws)?;
+                enc.backward(rec, training, &tx, &ws, &tdy, Some(&tdx))
+            });
+            let cfg = RefBn { eps: config.bn.eps.into(), momentum: config.bn.momentum.into(), affine: true };
+            let (y, caches) = mlp_forward_rounded(&mut blocks, &f64s(&x), n, training, cfg, round);
+            let (grads, dx) = mlp_backward_rounded(&blocks, &caches, &f64s(&dy), n, training, cfg, round);
+            let what = format!("f16 mlp {:?} training={training}", config.widths);
+            let (atol, rtol) = (2e-3, 1e-2);
+            assert_close(&format!("{what} output"), &down(ws.output()), &y, atol, rtol);
+            assert_close(&format!("{what} dx"), &down(&tdx), &dx, atol, rtol);
+            for (i, (b, gr)) in enc.blocks.iter().zip(&grads).enumerate() {
+                assert_close(&format!("{what} block {i} dW"), &down(&b.linear.weight.grad), &gr.weight, atol, rtol);
+                assert_close(&format!("{what} block {i} db"), &down(&b.linear.bias.grad), &gr.bias, atol, rtol);
+            }
+        }
     }
 }
 

@@ -41,15 +41,13 @@ fn distance(a: &[Vec<f32>], b: &[Vec<f32>]) -> f64 {
 #[test]
 fn an_f16_trajectory_follows_the_f32_one() {
     // (method, encoder, epochs, how far the f16 weights may drift off the f32 path, as a fraction of how far
-    // training moved them). A convolution followed by BatchNorm has a weight gradient that is a small
-    // difference of large sums over every position (BatchNorm's backward removes the mean and the
-    // component along its input), so f16 operands perturb it most: measured 0.18 for cnn-small against at
-    // most 0.034 for the MLPs, with losses as close.
+    // training moved them). Measured: 1.5–3.4% (cnn-small 1.5%; it measured 18% while its first BatchNorm,
+    // 32,768 rows, was truncated by llvmpipe's loop budget).
     for (method, encoder, epochs, drift) in [
         ("vicreg", "mlp:96,48", 4, 0.1),
         ("simclr", "mlp:96,48", 4, 0.1),
         ("byol", "mlp:96,48", 4, 0.1),
-        ("simclr", "cnn-small", 2, 0.3),
+        ("simclr", "cnn-small", 2, 0.1),
     ] {
         let cfg = TrainConfig {
             data: "builtin:train:128".into(),

@@ -6,7 +6,9 @@
 //! - [`GemmVariant::Subgroup8`] (`shaders/linalg/gemm_sg8.wgsl` on panels from `gemm_pack.wgsl`): 8-lane
 //!   subgroup broadcasts on zero-padded packed panels, for lavapipe and other CPU adapters.
 //!
-//! Either operand may be stored as f16 for the product ([`Precision`], mixed precision: f32 accumulation).
+//! Either operand may enter the product as f16 ([`Precision`], mixed precision: f32 accumulation), and
+//! either may already be stored as f16 (a [`HalfMatrix`](crate::HalfMatrix): the activations mixed
+//! precision keeps for backward).
 //!
 //! Reference: `tandem_reference::gemm`. Test: `tests/kernels/gemm.rs`. Bench: `tandem bench gemm`.
 
@@ -15,6 +17,7 @@ use std::fmt;
 use tandem_gpu::{Gpu, KernelKey, KernelSpec, Recorder, Result, Tensor, workgroups_1d};
 
 use crate::entry::{R, W};
+use crate::matrix::MatrixRef;
 use crate::precision::Precision;
 use crate::shaders::source;
 
@@ -73,6 +76,9 @@ pub struct GemmKey {
     pub trans_b: bool,
     /// How A and B enter the product.
     pub precision: [Precision; 2],
+    /// Whether A and B are stored as f16 matrices (the tiled kernel reads them; the packed kernel's panels
+    /// are written by the packing kernel, which reads them).
+    pub stored_half: [bool; 2],
     /// A bias (N) is added to every row of C in the kernel's epilogue.
     pub bias: bool,
 }
@@ -88,6 +94,11 @@ impl fmt::Display for GemmKey {
         match self.precision {
             [Precision::F32, Precision::F32] => {}
             [a, b] => write!(f, "_{a}{b}")?,
+        }
+        for (stored, name) in self.stored_half.iter().zip(["a", "b"]) {
+            if *stored {
+                write!(f, "_{name}16")?;
+            }
         }
         if self.bias { write!(f, "_bias") } else { Ok(()) }
     }
@@ -106,6 +117,8 @@ impl KernelKey for GemmKey {
                     ("TRANS_B", flag(self.trans_b)),
                     ("HALF_A", flag(self.precision[0].is_half())),
                     ("HALF_B", flag(self.precision[1].is_half())),
+                    ("STORED_HALF_A", flag(self.stored_half[0])),
+                    ("STORED_HALF_B", flag(self.stored_half[1])),
                     ("BIAS", flag(self.bias)),
                 ],
             },
@@ -128,20 +141,22 @@ fn flag(b: bool) -> f64 {
     f64::from(u8::from(b))
 }
 
-/// Specialisation key of the panel-packing kernel: whether the source is read as (k, row), and the
-/// panels' precision.
+/// Specialisation key of the panel-packing kernel: whether the source is read as (k, row), the panels'
+/// precision, and whether the source is an f16 matrix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct PackKey {
     trans: bool,
     precision: Precision,
+    stored_half: bool,
 }
 
 impl fmt::Display for PackKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = if self.trans { "_t" } else { "" };
+        let from = if self.stored_half { "_from16" } else { "" };
         match self.precision {
-            Precision::F32 => write!(f, "gemm_pack{t}"),
-            Precision::F16 => write!(f, "gemm_pack{t}_f16"),
+            Precision::F32 => write!(f, "gemm_pack{t}{from}"),
+            Precision::F16 => write!(f, "gemm_pack{t}_f16{from}"),
         }
     }
 }
@@ -153,7 +168,11 @@ impl KernelKey for PackKey {
             source: source("linalg/gemm_pack.wgsl"),
             entry: "main",
             storage: &[R, W],
-            constants: vec![("TRANS", flag(self.trans)), ("HALF", flag(self.precision.is_half()))],
+            constants: vec![
+                ("TRANS", flag(self.trans)),
+                ("HALF", flag(self.precision.is_half())),
+                ("STORED_HALF", flag(self.stored_half)),
+            ],
         }
     }
 }
@@ -271,9 +290,14 @@ impl Gemm {
 
     /// `(M, N, K)` for these operands; panics if the inner dimensions or C's shape disagree.
     #[track_caller]
-    pub fn dims(&self, a: &Tensor, b: &Tensor, c: &Tensor) -> (usize, usize, usize) {
-        let (ar, ac) = a.dims2();
-        let (br, bc) = b.dims2();
+    pub fn dims<'a, 'b>(
+        &self,
+        a: impl Into<MatrixRef<'a>>,
+        b: impl Into<MatrixRef<'b>>,
+        c: &Tensor,
+    ) -> (usize, usize, usize) {
+        let (ar, ac) = a.into().dims2();
+        let (br, bc) = b.into().dims2();
         let (m, k) = if self.trans_a { (ac, ar) } else { (ar, ac) };
         let (kb, n) = if self.trans_b { (bc, br) } else { (br, bc) };
         assert_eq!(k, kb, "gemm inner dimensions differ: op(A) is {m}x{k}, op(B) is {kb}x{n}");
@@ -299,18 +323,19 @@ impl Gemm {
         c: &Tensor,
     ) -> Result<()> {
         let (m, n, k) = self.dims(a, b, c);
-        self.record_window_variant(rec, variant, a, b, c, GemmWindow::dense(m, n, k))
+        self.record_impl(rec, variant, (a.into(), b.into(), c), GemmWindow::dense(m, n, k), Epilogue::default())
     }
 
     /// Records the GEMM with the device's preferred variant, B being laid out in `shared_b`
     /// ([`shared_b_panels`]) rather than in scratch: a B that several products use (a layer's weight, for
     /// both views) is then laid out once per recording, and again only after something has written it.
-    /// With `bias` (N), C also gets the bias added to every row, in the same kernel.
+    /// With `bias` (N), C also gets the bias added to every row, in the same kernel. A and B may be f16
+    /// matrices.
     #[track_caller]
     pub fn record_shared_b(
         &self,
         rec: &mut Recorder<'_>,
-        (a, b, c): (&Tensor, &Tensor, &Tensor),
+        (a, b, c): (MatrixRef<'_>, MatrixRef<'_>, &Tensor),
         shared_b: Option<&Tensor>,
         bias: Option<&Tensor>,
     ) -> Result<()> {
@@ -324,7 +349,7 @@ impl Gemm {
         &self,
         rec: &mut Recorder<'_>,
         variant: GemmVariant,
-        (a, b, c): (&Tensor, &Tensor, &Tensor),
+        (a, b, c): (MatrixRef<'_>, MatrixRef<'_>, &Tensor),
         shared_b: Option<&Tensor>,
         bias: Option<&Tensor>,
     ) -> Result<()> {
@@ -361,7 +386,7 @@ impl Gemm {
         c: &Tensor,
         w: GemmWindow,
     ) -> Result<()> {
-        self.record_impl(rec, variant, (a, b, c), w, Epilogue::default())
+        self.record_impl(rec, variant, (a.into(), b.into(), c), w, Epilogue::default())
     }
 
     #[track_caller]
@@ -369,7 +394,7 @@ impl Gemm {
         &self,
         rec: &mut Recorder<'_>,
         variant: GemmVariant,
-        (a, b, c): (&Tensor, &Tensor, &Tensor),
+        (a, b, c): (MatrixRef<'_>, MatrixRef<'_>, &Tensor),
         w: GemmWindow,
         Epilogue { shared_b, bias }: Epilogue<'_>,
     ) -> Result<()> {
@@ -378,14 +403,19 @@ impl Gemm {
             return Ok(());
         }
         let (a_rows, a_cols) = if self.trans_a { (k, m) } else { (m, k) };
-        let (lda, ldc) = (self.lda(w), w.ldc.unwrap_or(n));
+        // An f16 matrix's rows are padded to an even length.
+        let pad = |stored: MatrixRef<'_>, len: usize| if stored.is_half() { len.next_multiple_of(2) } else { len };
+        let lda = w.lda.unwrap_or(pad(a, a_cols));
+        let ldc = w.ldc.unwrap_or(n);
         assert!(lda >= a_cols && ldc >= n, "gemm: row strides {lda}, {ldc} below the rows' lengths {a_cols}, {n}");
         let a_end = if a_rows == 0 { 0 } else { a_offset + (a_rows - 1) * lda + a_cols };
-        assert!(a_end <= a.len(), "gemm: A {a:?} has no {m}x{k} window at {a_offset} (row stride {lda})");
-        assert!(k * n <= b.len(), "gemm: B {b:?} is smaller than {k}x{n}");
+        assert!(a_end <= capacity(a), "gemm: A {a:?} has no {m}x{k} window at {a_offset} (row stride {lda})");
+        let (b_rows, b_cols) = if self.trans_b { (n, k) } else { (k, n) };
+        let ldb = pad(b, b_cols);
+        assert!(b_rows * ldb <= capacity(b), "gemm: B {b:?} is smaller than {k}x{n}");
         let c_end = c_offset + (m - 1) * ldc + n;
         assert!(c_end <= c.len(), "gemm: C {c:?} has no {m}x{n} window at {c_offset} (row stride {ldc})");
-        let params = self.params(w);
+        let params = GemmParams { lda: lda as u32, ..self.params(w) };
         let gpu = rec.gpu();
         if variant == GemmVariant::Subgroup8
             && let Some((mb, nb)) = sg8_blocks(gpu, m, n, k)
@@ -394,7 +424,6 @@ impl Gemm {
             let pa = gpu.scratch("gemm.panel_a", &[panel_words(mb, k, pa_prec)])?;
             pack(rec, a, (a_offset, lda), &pa, (m, k), self.trans_a, pa_prec)?;
             // op(B) (K, N) is packed as an (N, K) matrix: stored (K, N) is then the transposed read.
-            let ldb = if self.trans_b { k } else { n };
             let layout =
                 u64::from(self.trans_b) | u64::from(pb_prec.is_half()) << 1 | (k as u64) << 2 | (n as u64) << 33;
             let shared = shared_b.filter(|p| p.len() == panel_words(nb, k, pb_prec));
@@ -402,10 +431,10 @@ impl Gemm {
                 Some(p) => p.clone(),
                 None => gpu.scratch("gemm.panel_b", &[panel_words(nb, k, pb_prec)])?,
             };
-            if shared.is_none() || !rec.derived_is_current(&pb, b, layout) {
+            if shared.is_none() || !rec.derived_is_current(&pb, b.tensor(), layout) {
                 pack(rec, b, (0, ldb), &pb, (n, k), !self.trans_b, pb_prec)?;
                 if shared.is_some() {
-                    rec.set_derived(&pb, b, layout);
+                    rec.set_derived(&pb, b.tensor(), layout);
                 }
             }
             return record_sg8_main(rec, (&pa, &pb, c), params, (mb, nb), self.precision, bias);
@@ -415,11 +444,13 @@ impl Gemm {
             trans_a: self.trans_a,
             trans_b: self.trans_b,
             precision: self.precision,
+            stored_half: [a.is_half(), b.is_half()],
             bias: bias.is_some(),
         };
         let kernel = gpu.kernel(&key)?;
         let groups = [n.div_ceil(64) as u32, m.div_ceil(64) as u32, 1];
         // Without a bias, A (read-only already) fills the bias binding.
+        let (a, b) = (a.tensor(), b.tensor());
         rec.dispatch(&kernel, &[a, b, c, bias.unwrap_or(a)], &params, groups)
     }
 
@@ -443,6 +474,15 @@ impl Gemm {
             ldc: w.ldc.unwrap_or(w.n) as u32,
             _pad: [0; 3],
         }
+    }
+}
+
+/// Elements an operand can address from its start: an f32 tensor's length, or an f16 matrix's rows times
+/// its padded row length.
+fn capacity(m: MatrixRef<'_>) -> usize {
+    match m {
+        MatrixRef::F32(t) => t.len(),
+        MatrixRef::F16(h) => h.dims2().0 * h.ld(),
     }
 }
 
@@ -491,8 +531,14 @@ pub(crate) fn record_sg8_main(
     precision: [Precision; 2],
     bias: Option<&Tensor>,
 ) -> Result<()> {
-    let key =
-        GemmKey { variant: GemmVariant::Subgroup8, trans_a: false, trans_b: false, precision, bias: bias.is_some() };
+    let key = GemmKey {
+        variant: GemmVariant::Subgroup8,
+        trans_a: false,
+        trans_b: false,
+        precision,
+        stored_half: [false; 2],
+        bias: bias.is_some(),
+    };
     let kernel = rec.gpu().kernel(&key)?;
     // Without a bias, A's panel (read-only already) fills the bias binding.
     rec.dispatch(&kernel, &[pa, pb, c, bias.unwrap_or(pa)], &params, [nb as u32, mb as u32, 1])
@@ -501,19 +547,20 @@ pub(crate) fn record_sg8_main(
 /// Rows (of A) and columns (of B) per packed panel: the sg8 kernel's block.
 pub(crate) const PANEL: usize = 64;
 
-/// Packs a (rows, k) matrix that starts `offset` elements into `src` with stored rows `ld` apart, stored
-/// transposed when `trans`, into zero-padded 64-row panels of `precision`.
-pub(crate) fn pack(
+/// Packs a (rows, k) matrix that starts `offset` elements into `src` (f32 or f16) with stored rows `ld`
+/// apart, stored transposed when `trans`, into zero-padded 64-row panels of `precision`.
+pub(crate) fn pack<'s>(
     rec: &mut Recorder<'_>,
-    src: &Tensor,
+    src: impl Into<MatrixRef<'s>>,
     (offset, ld): (usize, usize),
     dst: &Tensor,
     (rows, k): (usize, usize),
     trans: bool,
     precision: Precision,
 ) -> Result<()> {
+    let src = src.into();
     let gpu = rec.gpu();
-    let kernel = gpu.kernel(&PackKey { trans, precision })?;
+    let kernel = gpu.kernel(&PackKey { trans, precision, stored_half: src.is_half() })?;
     let per_thread = if precision.is_half() { 8 } else { 4 };
     let total = rows.div_ceil(PANEL) * PANEL * k;
     assert!(dst.len() >= panel_words(rows.div_ceil(PANEL), k, precision), "gemm: panel buffer too small");
@@ -526,5 +573,5 @@ pub(crate) fn pack(
         _pad: [0; 3],
     };
     // Four packed elements per thread, eight for f16 (`total` is a multiple of 64).
-    rec.dispatch(&kernel, &[src, dst], &params, workgroups_1d(gpu, total.div_ceil(per_thread * 256)))
+    rec.dispatch(&kernel, &[src.tensor(), dst], &params, workgroups_1d(gpu, total.div_ceil(per_thread * 256)))
 }

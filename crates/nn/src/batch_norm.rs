@@ -2,8 +2,9 @@
 //! statistics, as `torch.nn.BatchNorm1d`.
 
 use tandem_gpu::{Gpu, Recorder, Result, Tensor};
+use tandem_kernels::MatrixRef;
 use tandem_kernels::batch_norm::{
-    BatchNormConfig, BatchNormSaved, BatchNormState, batch_norm_backward, batch_norm_forward,
+    BatchNormConfig, BatchNormMode, BatchNormSaved, BatchNormState, batch_norm_backward, batch_norm_forward,
 };
 
 use crate::param::{Param, ParamKind};
@@ -34,13 +35,14 @@ impl BatchNorm1d {
         Ok(Self { config, affine, running_mean: gpu.zeros(&[d])?, running_var: gpu.upload(&[d], &vec![1.0; d])? })
     }
 
-    /// Forward in training (batch statistics, running update) or eval mode; saves mean and invstd.
-    pub fn forward(
+    /// Forward in training (batch statistics, running update) or eval mode, with the following ReLU fused
+    /// when the mode says so; saves mean and invstd. `y` may be f16 (mixed precision).
+    pub fn forward<'y>(
         &self,
         rec: &mut Recorder<'_>,
-        training: bool,
+        mode: BatchNormMode,
         x: &Tensor,
-        y: &Tensor,
+        y: impl Into<MatrixRef<'y>>,
         saved: &BatchNormSaved<'_>,
     ) -> Result<()> {
         let state = BatchNormState {
@@ -49,23 +51,23 @@ impl BatchNorm1d {
             running_mean: &self.running_mean,
             running_var: &self.running_var,
         };
-        batch_norm_forward(rec, self.config, training, x, &state, y, saved)
+        batch_norm_forward(rec, self.config, mode, x, &state, y, saved)
     }
 
     /// Writes `dx` and the affine gradients (adds to the affine gradients when `accumulate`: a step's
-    /// second view).
+    /// second view). `mode` must be the forward's.
     pub fn backward(
         &self,
         rec: &mut Recorder<'_>,
-        training: bool,
+        mode: BatchNormMode,
         (dy, x): (&Tensor, &Tensor),
         saved: &BatchNormSaved<'_>,
         dx: &Tensor,
         accumulate: bool,
     ) -> Result<()> {
-        let gamma = self.affine.as_ref().map(|a| &a.0.value);
+        let affine = self.affine.as_ref().map(|a| (&a.0.value, &a.1.value));
         let grads = self.affine.as_ref().map(|a| (&a.0.grad, &a.1.grad));
-        batch_norm_backward(rec, self.config, training, dy, x, saved, gamma, dx, grads, accumulate)
+        batch_norm_backward(rec, self.config, mode, dy, x, saved, affine, dx, grads, accumulate)
     }
 
     /// The affine parameters (none when not affine).

@@ -14,7 +14,7 @@ use tandem_kernels::conv2d::Layout;
 use tandem_kernels::pool::{Pool2d, PoolKind};
 use tandem_kernels::{Activation, Precision};
 
-use crate::conv_bn::{ConvBn, ConvBnBuffers, ConvGeometry, GradScratch};
+use crate::conv_bn::{ConvBn, ConvBnBuffers, ConvGeometry};
 use crate::init::layer_rng;
 use crate::param::Param;
 
@@ -301,12 +301,12 @@ impl CnnEncoder {
             let shortcut = match (&blk.downsample, &b.downsample) {
                 (Some(d), Some(db)) => {
                     d.forward(rec, training, input, db)?;
-                    &db.bn_out
+                    db.output()
                 }
                 _ => input,
             };
-            axpy(rec, 1.0, shortcut, &b.conv2.bn_out)?;
-            Activation::Relu.forward(rec, &b.conv2.bn_out, &b.out)?;
+            axpy(rec, 1.0, shortcut, b.conv2.output())?;
+            Activation::Relu.forward(rec, b.conv2.output(), &b.out)?;
             input = &b.out;
         }
         ws.gap.forward(rec, input, &ws.output)
@@ -342,34 +342,22 @@ impl CnnEncoder {
             let (blk, b) = (&self.blocks[i], &ws.blocks[i]);
             let input = block_in(i);
             let d_sum = ws.grad_like(free[0], &b.out);
-            Activation::Relu.backward(rec, &b.conv2.bn_out, &g, &d_sum)?;
+            Activation::Relu.backward(rec, b.conv2.output(), &g, &d_sum)?;
             // The block input's gradient goes to `cur` (the output gradient is no longer needed): the
             // shortcut's part first, then conv1's added to it.
             let d_in = ws.grad_like(cur, input);
             match (&blk.downsample, &b.downsample) {
                 (Some(d), Some(db)) => {
-                    let s = ws.grad_like(free[1], &db.bn_out);
-                    let scratch = GradScratch { pre_act: &s, conv_out: &s };
-                    d.backward(rec, training, input, db, &d_sum, scratch, Some((&d_in, false)), acc)?;
+                    let s = ws.grad_like(free[1], db.output());
+                    d.backward(rec, training, input, db, &d_sum, &s, Some((&d_in, false)), acc)?;
                 }
                 _ => rec.copy(&d_sum, &d_in),
             }
             let d_a1 = ws.grad_like(free[2], b.conv1.output());
-            let s = ws.grad_like(free[1], &b.conv2.bn_out);
-            let scratch2 = GradScratch { pre_act: &s, conv_out: &s };
-            blk.conv2.backward(
-                rec,
-                training,
-                b.conv1.output(),
-                &b.conv2,
-                &d_sum,
-                scratch2,
-                Some((&d_a1, false)),
-                acc,
-            )?;
-            let (pre, conv_out) = (ws.grad_like(free[1], &b.conv1.bn_out), ws.grad_like(free[0], &b.conv1.bn_out));
-            let scratch1 = GradScratch { pre_act: &pre, conv_out: &conv_out };
-            blk.conv1.backward(rec, training, input, &b.conv1, &d_a1, scratch1, Some((&d_in, true)), acc)?;
+            let s = ws.grad_like(free[1], b.conv2.output());
+            blk.conv2.backward(rec, training, b.conv1.output(), &b.conv2, &d_sum, &s, Some((&d_a1, false)), acc)?;
+            let d_conv1 = ws.grad_like(free[1], b.conv1.output());
+            blk.conv1.backward(rec, training, input, &b.conv1, &d_a1, &d_conv1, Some((&d_in, true)), acc)?;
             g = d_in;
         }
         if let Some((p, _)) = &ws.pool {
@@ -380,11 +368,10 @@ impl CnnEncoder {
         }
         for i in (0..self.stem.len()).rev() {
             let (u, b) = (&self.stem[i], &ws.stem[i]);
-            let (s1, s2) = (ws.grad_like(free[0], &b.bn_out), ws.grad_like(free[1], &b.bn_out));
-            let scratch = GradScratch { pre_act: &s1, conv_out: &s2 };
+            let d_conv = ws.grad_like(free[1], b.output());
             let input = stem_out(i);
             let target = if i == 0 { dx.cloned() } else { Some(ws.grad_like(free[2], input)) };
-            u.backward(rec, training, input, b, &g, scratch, target.as_ref().map(|t| (t, false)), acc)?;
+            u.backward(rec, training, input, b, &g, &d_conv, target.as_ref().map(|t| (t, false)), acc)?;
             if i > 0 {
                 std::mem::swap(&mut cur, &mut free[2]);
                 g = target.expect("set for i > 0");

@@ -6,9 +6,9 @@
 
 use rand_chacha::ChaCha8Rng;
 use tandem_gpu::{Gpu, Recorder, Result, Tensor};
-use tandem_kernels::batch_norm::{BatchNormConfig, BatchNormSaved};
+use tandem_kernels::Precision;
+use tandem_kernels::batch_norm::{BatchNormConfig, BatchNormMode, BatchNormSaved};
 use tandem_kernels::conv2d::{Conv2d, Conv2dShape, Layout};
-use tandem_kernels::{Activation, Precision};
 
 use crate::batch_norm::BatchNorm1d;
 use crate::init::conv_kaiming_fan_out;
@@ -73,7 +73,7 @@ pub struct ConvBn {
     pub bn: BatchNorm1d,
     /// The normalisation's name (its running statistics are `{bn_name}.running_mean` and `_var`).
     pub bn_name: String,
-    /// Whether a ReLU follows.
+    /// Whether a ReLU follows (fused into the BatchNorm kernels).
     pub relu: bool,
     /// How the weight and the input enter the convolution's products.
     pub precision: Precision,
@@ -83,26 +83,17 @@ pub struct ConvBn {
 pub struct ConvBnBuffers {
     conv: Conv2d,
     conv_out: Tensor,
-    /// BatchNorm output (the unit's output without ReLU; residual blocks add their shortcut into it).
-    pub bn_out: Tensor,
+    out: Tensor,
     mean: Tensor,
     invstd: Tensor,
-    act: Option<Tensor>,
 }
 
 impl ConvBnBuffers {
-    /// The unit's output: after the ReLU, or the BatchNorm output.
+    /// The unit's output: the BatchNorm's, after the ReLU when the unit has one (residual blocks add their
+    /// shortcut into the output of a unit without).
     pub fn output(&self) -> &Tensor {
-        self.act.as_ref().unwrap_or(&self.bn_out)
+        &self.out
     }
-}
-
-/// Scratch gradient buffers a backward pass writes through (distinct from its input and output).
-pub struct GradScratch<'a> {
-    /// Gradient before the ReLU.
-    pub pre_act: &'a Tensor,
-    /// Gradient of the convolution's output.
-    pub conv_out: &'a Tensor,
 }
 
 impl ConvBn {
@@ -142,27 +133,28 @@ impl ConvBn {
         Ok(ConvBnBuffers {
             conv: Conv2d { precision: self.precision, ..Conv2d::new(gpu, shape) },
             conv_out: gpu.empty(&[p, c])?,
-            bn_out: gpu.empty(&[p, c])?,
+            out: gpu.empty(&[p, c])?,
             mean: gpu.empty(&[c])?,
             invstd: gpu.empty(&[c])?,
-            act: self.relu.then(|| gpu.empty(&[p, c])).transpose()?,
         })
+    }
+
+    /// The BatchNorm's mode: batch statistics when `training`, with the ReLU fused when there is one.
+    fn mode(&self, training: bool) -> BatchNormMode {
+        BatchNormMode { training, relu: self.relu }
     }
 
     /// Records the forward pass of `x`.
     pub fn forward(&self, rec: &mut Recorder<'_>, training: bool, x: &Tensor, b: &ConvBnBuffers) -> Result<()> {
         b.conv.forward(rec, x, &self.weight.value, &b.conv_out)?;
         let saved = BatchNormSaved { mean: &b.mean, invstd: &b.invstd };
-        self.bn.forward(rec, training, &b.conv_out, &b.bn_out, &saved)?;
-        if let Some(act) = &b.act {
-            Activation::Relu.forward(rec, &b.bn_out, act)?;
-        }
-        Ok(())
+        self.bn.forward(rec, self.mode(training), &b.conv_out, &b.out, &saved)
     }
 
-    /// Records the backward pass from `dy` (gradient of [`ConvBnBuffers::output`]): writes the weight and
-    /// BatchNorm gradients (adds to them when `accumulate_grads`: a step's second view), and `dx` (written,
-    /// or added to when its flag is set) when given.
+    /// Records the backward pass from `dy` (gradient of [`ConvBnBuffers::output`]) through `d_conv`, scratch
+    /// for the convolution output's gradient: writes the weight and BatchNorm gradients (adds to them when
+    /// `accumulate_grads`: a step's second view), and `dx` (written, or added to when its flag is set) when
+    /// given.
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,
@@ -171,21 +163,15 @@ impl ConvBn {
         x: &Tensor,
         b: &ConvBnBuffers,
         dy: &Tensor,
-        scratch: GradScratch<'_>,
+        d_conv: &Tensor,
         dx: Option<(&Tensor, bool)>,
         accumulate_grads: bool,
     ) -> Result<()> {
-        let d_bn = if self.relu {
-            Activation::Relu.backward(rec, &b.bn_out, dy, scratch.pre_act)?;
-            scratch.pre_act
-        } else {
-            dy
-        };
         let saved = BatchNormSaved { mean: &b.mean, invstd: &b.invstd };
-        self.bn.backward(rec, training, (d_bn, &b.conv_out), &saved, scratch.conv_out, accumulate_grads)?;
-        b.conv.backward_weight(rec, x, scratch.conv_out, &self.weight.grad, accumulate_grads)?;
+        self.bn.backward(rec, self.mode(training), (dy, &b.conv_out), &saved, d_conv, accumulate_grads)?;
+        b.conv.backward_weight(rec, x, d_conv, &self.weight.grad, accumulate_grads)?;
         if let Some((dx, accumulate)) = dx {
-            b.conv.backward_data(rec, scratch.conv_out, &self.weight.value, dx, accumulate)?;
+            b.conv.backward_data(rec, d_conv, &self.weight.value, dx, accumulate)?;
         }
         Ok(())
     }

@@ -3,13 +3,14 @@
 //! Where the GEMM packs its operands, W is packed into buffers of the layer's own for the forward and the
 //! `dx` products, so the second view of a step reuses the first view's packing. At [`Precision::F16`] the
 //! weight and the input enter the products as f16 (f32 accumulation); the upstream gradient `dy`, the
-//! parameter gradients and the master weights stay f32.
+//! parameter gradients and the master weights stay f32. The input may already be stored as f16 (an MLP's
+//! hidden activations under mixed precision).
 
 use rand_chacha::ChaCha8Rng;
 use tandem_gpu::{Gpu, Recorder, Result, Tensor};
 use tandem_kernels::bias::bias_add_backward;
 use tandem_kernels::gemm::shared_b_panels;
-use tandem_kernels::{Gemm, Precision};
+use tandem_kernels::{Gemm, MatrixRef, Precision};
 
 use crate::init::linear_default;
 use crate::param::{Param, ParamKind};
@@ -56,17 +57,18 @@ impl Linear {
     }
 
     /// `y (n, out) = x (n, in) Wᵀ + b`.
-    pub fn forward(&self, rec: &mut Recorder<'_>, x: &Tensor, y: &Tensor) -> Result<()> {
+    pub fn forward<'x>(&self, rec: &mut Recorder<'_>, x: impl Into<MatrixRef<'x>>, y: &Tensor) -> Result<()> {
         let (p, packed) = (self.precision, self.packed[0].as_ref());
-        Gemm::nt().with_precision(p, p).record_shared_b(rec, (x, &self.weight.value, y), packed, Some(&self.bias.value))
+        let operands = (x.into(), (&self.weight.value).into(), y);
+        Gemm::nt().with_precision(p, p).record_shared_b(rec, operands, packed, Some(&self.bias.value))
     }
 
     /// Writes the parameter gradients from `dy` and the forward input `x` (adds to them when
     /// `accumulate`: a step's second view), and `dx = dy W` when given.
-    pub fn backward(
+    pub fn backward<'x>(
         &self,
         rec: &mut Recorder<'_>,
-        x: &Tensor,
+        x: impl Into<MatrixRef<'x>>,
         dy: &Tensor,
         dx: Option<&Tensor>,
         accumulate: bool,
@@ -74,11 +76,11 @@ impl Linear {
         let p = self.precision;
         let dw = Gemm::tn().with_precision(Precision::F32, p);
         let dw = if accumulate { dw.accumulate() } else { dw };
-        dw.record(rec, dy, x, &self.weight.grad)?;
+        dw.record_shared_b(rec, (dy.into(), x.into(), &self.weight.grad), None, None)?;
         bias_add_backward(rec, dy, &self.bias.grad, accumulate)?;
         if let Some(dx) = dx {
             let op = Gemm::nn().with_precision(Precision::F32, p);
-            op.record_shared_b(rec, (dy, &self.weight.value, dx), self.packed[1].as_ref(), None)?;
+            op.record_shared_b(rec, (dy.into(), (&self.weight.value).into(), dx), self.packed[1].as_ref(), None)?;
         }
         Ok(())
     }

@@ -2,8 +2,8 @@
 //! with forward and backward recorded on the device. Reference: `tandem_reference::mlp`.
 
 use tandem_gpu::{Gpu, Recorder, Result, Tensor};
-use tandem_kernels::batch_norm::{BatchNormConfig, BatchNormSaved};
-use tandem_kernels::{Activation, Precision};
+use tandem_kernels::batch_norm::{BatchNormConfig, BatchNormMode, BatchNormSaved};
+use tandem_kernels::{Activation, Matrix, MatrixRef, Precision};
 
 use crate::batch_norm::BatchNorm1d;
 use crate::init::layer_rng;
@@ -95,20 +95,19 @@ pub struct MlpEncoder {
 /// Activation and gradient buffers of one block, for one batch size.
 struct BlockBuffers {
     linear_out: Tensor,
-    bn: Option<(Tensor, Tensor, Tensor)>,
-    act: Option<Tensor>,
-    d_act: Option<Tensor>,
+    /// BatchNorm's saved mean and invstd.
+    bn: Option<(Tensor, Tensor)>,
+    /// The block's output when it is not `linear_out`: BatchNorm's (the ReLU fused in), or the ReLU's. A
+    /// hidden block's is f16 under mixed precision: only the next Linear reads it, as f16.
+    act: Option<Matrix>,
+    /// Gradient at `linear_out`, when something follows the Linear.
     d_linear: Option<Tensor>,
     d_input: Option<Tensor>,
 }
 
 impl BlockBuffers {
-    fn output(&self) -> &Tensor {
-        self.act.as_ref().or(self.bn.as_ref().map(|b| &b.0)).unwrap_or(&self.linear_out)
-    }
-
-    fn pre_activation(&self) -> &Tensor {
-        self.bn.as_ref().map(|b| &b.0).unwrap_or(&self.linear_out)
+    fn output(&self) -> MatrixRef<'_> {
+        self.act.as_ref().map(Matrix::as_ref).unwrap_or(MatrixRef::F32(&self.linear_out))
     }
 }
 
@@ -131,9 +130,12 @@ impl MlpWorkspace {
         self.accumulate_grads = on;
     }
 
-    /// The encoder's output after [`MlpEncoder::forward`].
+    /// The encoder's output after [`MlpEncoder::forward`] (always f32).
     pub fn output(&self) -> &Tensor {
-        self.blocks.last().expect("an MLP has at least one block").output()
+        match self.blocks.last().expect("an MLP has at least one block").output() {
+            MatrixRef::F32(t) => t,
+            MatrixRef::F16(_) => unreachable!("the last block's output is allocated as f32"),
+        }
     }
 }
 
@@ -213,37 +215,46 @@ impl MlpEncoder {
     /// Allocates the activation and gradient buffers for batches of `batch` rows.
     pub fn workspace(&self, gpu: &Gpu, batch: usize) -> Result<MlpWorkspace> {
         let mut blocks = Vec::with_capacity(self.blocks.len());
+        let last = self.blocks.len() - 1;
         for (i, b) in self.blocks.iter().enumerate() {
             let d = b.linear.d_out();
             let full = || gpu.empty(&[batch, d]);
+            // Stored as f16 where only the next Linear reads it and that Linear takes f16 anyway.
+            let half = self.config.precision.is_half() && i < last && b.bn.is_some();
             blocks.push(BlockBuffers {
                 linear_out: full()?,
                 bn: b
                     .bn
                     .as_ref()
-                    .map(|_| Ok::<_, tandem_gpu::GpuError>((full()?, gpu.empty(&[d])?, gpu.empty(&[d])?)))
+                    .map(|_| Ok::<_, tandem_gpu::GpuError>((gpu.empty(&[d])?, gpu.empty(&[d])?)))
                     .transpose()?,
-                act: b.relu.then(full).transpose()?,
-                d_act: b.relu.then(full).transpose()?,
-                d_linear: b.bn.as_ref().map(|_| full()).transpose()?,
+                act: (b.bn.is_some() || b.relu).then(|| Matrix::empty(gpu, (batch, d), half)).transpose()?,
+                d_linear: (b.bn.is_some() || b.relu).then(full).transpose()?,
                 d_input: (i > 0).then(|| gpu.empty(&[batch, b.linear.d_in()])).transpose()?,
             });
         }
         Ok(MlpWorkspace { batch, blocks, accumulate_grads: false })
     }
 
+    /// The BatchNorm mode of block `b`: the ReLU that follows a BatchNorm is fused into its kernels.
+    fn bn_mode(b: &Block, training: bool) -> BatchNormMode {
+        BatchNormMode { training, relu: b.relu }
+    }
+
     /// Records the forward pass of `x` (batch, in); the output is [`MlpWorkspace::output`].
     #[track_caller]
     pub fn forward(&self, rec: &mut Recorder<'_>, training: bool, x: &Tensor, ws: &MlpWorkspace) -> Result<()> {
         assert_eq!(x.dims2(), (ws.batch, self.d_in()), "MLP input {x:?} for a workspace of batch {}", ws.batch);
-        let mut input = x;
+        let mut input = MatrixRef::F32(x);
         for (b, buf) in self.blocks.iter().zip(&ws.blocks) {
             b.linear.forward(rec, input, &buf.linear_out)?;
-            if let (Some(bn), Some((y, mean, invstd))) = (&b.bn, &buf.bn) {
-                bn.forward(rec, training, &buf.linear_out, y, &BatchNormSaved { mean, invstd })?;
-            }
-            if let Some(act) = &buf.act {
-                Activation::Relu.forward(rec, buf.pre_activation(), act)?;
+            match (&b.bn, &buf.bn, &buf.act) {
+                (Some(bn), Some((mean, invstd)), Some(act)) => {
+                    let saved = BatchNormSaved { mean, invstd };
+                    bn.forward(rec, Self::bn_mode(b, training), &buf.linear_out, act.as_ref(), &saved)?;
+                }
+                (None, _, Some(Matrix::F32(act))) => Activation::Relu.forward(rec, &buf.linear_out, act)?,
+                _ => {}
             }
             input = buf.output();
         }
@@ -266,22 +277,20 @@ impl MlpEncoder {
         let mut d_out = dy;
         for i in (0..self.blocks.len()).rev() {
             let (b, buf) = (&self.blocks[i], &ws.blocks[i]);
-            let d_pre = match &buf.d_act {
-                Some(d_act) => {
-                    Activation::Relu.backward(rec, buf.pre_activation(), d_out, d_act)?;
-                    d_act
-                }
-                None => d_out,
-            };
             let d_linear = match (&b.bn, &buf.bn, &buf.d_linear) {
-                (Some(bn), Some((_, mean, invstd)), Some(dl)) => {
+                (Some(bn), Some((mean, invstd)), Some(dl)) => {
                     let saved = BatchNormSaved { mean, invstd };
-                    bn.backward(rec, training, (d_pre, &buf.linear_out), &saved, dl, ws.accumulate_grads)?;
+                    let mode = Self::bn_mode(b, training);
+                    bn.backward(rec, mode, (d_out, &buf.linear_out), &saved, dl, ws.accumulate_grads)?;
                     dl
                 }
-                _ => d_pre,
+                (None, _, Some(dl)) => {
+                    Activation::Relu.backward(rec, &buf.linear_out, d_out, dl)?;
+                    dl
+                }
+                _ => d_out,
             };
-            let input = if i == 0 { x } else { ws.blocks[i - 1].output() };
+            let input = if i == 0 { MatrixRef::F32(x) } else { ws.blocks[i - 1].output() };
             let d_input = if i == 0 { dx } else { buf.d_input.as_ref() };
             b.linear.backward(rec, input, d_linear, d_input, ws.accumulate_grads)?;
             if let Some(d) = &buf.d_input {

@@ -50,10 +50,25 @@ pub fn mlp_forward(
     training: bool,
     cfg: BatchNormConfig,
 ) -> (Vec<f64>, Vec<BlockCache>) {
+    mlp_forward_rounded(blocks, x, n, training, cfg, |v| v)
+}
+
+/// [`mlp_forward`] with every Linear's input and weight passed through `round` as they enter its product
+/// (mixed precision: rounding to f16). Pair it with [`mlp_backward_rounded`].
+pub fn mlp_forward_rounded(
+    blocks: &mut [BlockParams],
+    x: &[f64],
+    n: usize,
+    training: bool,
+    cfg: BatchNormConfig,
+    round: impl Fn(f64) -> f64,
+) -> (Vec<f64>, Vec<BlockCache>) {
+    let rounded = |v: &[f64]| v.iter().map(|&e| round(e)).collect::<Vec<_>>();
     let mut h = x.to_vec();
     let mut caches = Vec::new();
     for b in blocks.iter_mut() {
-        let mut z = matmul(&h, &b.weight, (n, b.d_out, b.d_in), false, true);
+        let h_in = rounded(&h);
+        let mut z = matmul(&h_in, &rounded(&b.weight), (n, b.d_out, b.d_in), false, true);
         crate::bias::bias_add_forward(&b.bias, &mut z, b.d_out);
         let (pre, saved) = match &mut b.running {
             Some((rm, rv)) => {
@@ -65,7 +80,7 @@ pub fn mlp_forward(
             None => (z.clone(), None),
         };
         let out = if b.relu { crate::activation::relu_forward(&pre) } else { pre.clone() };
-        caches.push(BlockCache { input: h, linear_out: z, bn: saved, pre_activation: pre });
+        caches.push(BlockCache { input: h_in, linear_out: z, bn: saved, pre_activation: pre });
         h = out;
     }
     (h, caches)
@@ -79,6 +94,20 @@ pub fn mlp_backward(
     n: usize,
     training: bool,
     cfg: BatchNormConfig,
+) -> (Vec<BlockGrads>, Vec<f64>) {
+    mlp_backward_rounded(blocks, caches, dy, n, training, cfg, |v| v)
+}
+
+/// [`mlp_backward`] after [`mlp_forward_rounded`]: the weight gradient uses the rounded input the forward
+/// kept, the input gradient the rounded weight (the upstream gradients themselves are not rounded).
+pub fn mlp_backward_rounded(
+    blocks: &[BlockParams],
+    caches: &[BlockCache],
+    dy: &[f64],
+    n: usize,
+    training: bool,
+    cfg: BatchNormConfig,
+    round: impl Fn(f64) -> f64,
 ) -> (Vec<BlockGrads>, Vec<f64>) {
     let mut grads = Vec::new();
     let mut d = dy.to_vec();
@@ -95,7 +124,8 @@ pub fn mlp_backward(
         };
         let weight = matmul(&dz, &c.input, (b.d_out, b.d_in, n), true, false);
         let bias = crate::bias::bias_add_backward(&dz, b.d_out);
-        d = matmul(&dz, &b.weight, (n, b.d_in, b.d_out), false, false);
+        let weight_in: Vec<f64> = b.weight.iter().map(|&w| round(w)).collect();
+        d = matmul(&dz, &weight_in, (n, b.d_in, b.d_out), false, false);
         grads.push(BlockGrads { weight, bias, bn: dbn });
     }
     grads.reverse();

@@ -255,6 +255,7 @@ fn gemm(args: &GemmArgs) -> Result<()> {
             trans_a: case.op.trans_a,
             trans_b: case.op.trans_b,
             precision: case.op.precision,
+            stored_half: [false; 2],
             bias: false,
         };
         let t = |b: bool| if b { 't' } else { 'n' };

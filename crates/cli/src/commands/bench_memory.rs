@@ -8,12 +8,12 @@ use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use tandem_gpu::{Gpu, GpuTimer, Recorder, Tensor};
-use tandem_kernels::Activation;
 use tandem_kernels::axpy::axpy;
-use tandem_kernels::batch_norm::{BatchNormConfig, BatchNormSaved};
+use tandem_kernels::batch_norm::{BatchNormConfig, BatchNormMode, BatchNormSaved};
 use tandem_kernels::bias::{bias_add_backward, bias_add_forward};
 use tandem_kernels::l2_normalize::{l2_normalize_backward, l2_normalize_forward};
 use tandem_kernels::layer_norm::{LayerNormSaved, layer_norm_backward, layer_norm_forward};
+use tandem_kernels::{Activation, HalfMatrix};
 use tandem_nn::{BatchNorm1d, MlpConfig, MlpEncoder, ParamArena};
 use tandem_train::{Optimizer, OptimizerConfig};
 
@@ -90,8 +90,9 @@ pub fn run(family: Family, args: &MemoryBenchArgs) -> Result<()> {
     let t = |shape: &[usize]| filled(g, shape);
     let tensors = [t(&[n, d])?, t(&[n, d])?, t(&[n, d])?, t(&[n, d])?, t(&[n])?, t(&[n])?, t(&[d])?, t(&[d])?];
     let [x, y, dy, dx, row_a, row_b, col_a, col_b] = &tensors;
-    let bn = BatchNorm1d::new(g, "bench", d, BatchNormConfig::default())?;
-    let bn_saved = BatchNormSaved { mean: col_a, invstd: col_b };
+    let bn = &BatchNorm1d::new(g, "bench", d, BatchNormConfig::default())?;
+    let bn_saved = &BatchNormSaved { mean: col_a, invstd: col_b };
+    let half_y = &HalfMatrix::empty(g, n, d)?;
     let ln_saved = LayerNormSaved { mean: row_a, invstd: row_b };
     let mut optimizer_parts = None;
     let mut cases: Vec<Case<'_>> = Vec::new();
@@ -104,9 +105,19 @@ pub fn run(family: Family, args: &MemoryBenchArgs) -> Result<()> {
             }
         }
         Family::Normalisation => {
-            cases.push(Case::new("batch_norm_forward", 2 * f * n * d, |r| bn.forward(r, true, x, y, &bn_saved)));
-            cases.push(Case::new("batch_norm_backward", 3 * f * n * d, |r| {
-                bn.backward(r, true, (dy, x), &bn_saved, dx, false)
+            let (plain, fused) = (BatchNormMode::new(true), BatchNormMode::new(true).with_relu());
+            cases.push(Case::new("batch_norm_forward", 2 * f * n * d, move |r| bn.forward(r, plain, x, y, bn_saved)));
+            cases.push(Case::new("batch_norm_backward", 3 * f * n * d, move |r| {
+                bn.backward(r, plain, (dy, x), bn_saved, dx, false)
+            }));
+            cases.push(Case::new("batch_norm_relu_forward", 2 * f * n * d, move |r| {
+                bn.forward(r, fused, x, y, bn_saved)
+            }));
+            cases.push(Case::new("batch_norm_relu_backward", 3 * f * n * d, move |r| {
+                bn.backward(r, fused, (dy, x), bn_saved, dx, false)
+            }));
+            cases.push(Case::new("batch_norm_relu_forward_f16_out", (2 + 4) * n * d, move |r| {
+                bn.forward(r, fused, x, half_y, bn_saved)
             }));
             cases.push(Case::new("layer_norm_forward", 2 * f * n * d, |r| {
                 layer_norm_forward(r, 1e-5, x, None, y, &ln_saved)
