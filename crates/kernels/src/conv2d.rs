@@ -107,10 +107,6 @@ impl Conv2dShape {
 /// Default upper bound on one staging window (im2col matrix or panel) in bytes, below the binding limit.
 pub const WINDOW_BYTES: u64 = 64 << 20;
 
-/// Most output positions in one window: the weight gradient's GEMM loops over them (its K), and llvmpipe
-/// stops an invocation's loops after 65,535 iterations in all.
-pub const MAX_WINDOW_POSITIONS: usize = 32768;
-
 /// A convolution bound to a GEMM variant.
 #[derive(Clone, Copy, Debug)]
 pub struct Conv2d {
@@ -226,9 +222,7 @@ impl Conv2d {
         let binding = gpu.limits().max_storage_buffer_binding_size;
         let budget = self.window_bytes.min(1 << (63 - binding.leading_zeros()));
         let row_bytes = (s.k().div_ceil(PANEL) * PANEL).max(s.c_out.div_ceil(PANEL) * PANEL) as u64 * 4;
-        // The weight gradient's GEMM runs over a window's positions as its K: at most MAX_WINDOW_POSITIONS,
-        // within llvmpipe's 65,535 loop iterations per invocation.
-        let fit = ((budget / row_bytes) as usize).clamp(PANEL, MAX_WINDOW_POSITIONS);
+        let fit = ((budget / row_bytes) as usize).max(PANEL);
         let plane = s.out_h() * s.out_w();
         let step = if fit >= plane { fit / plane * plane } else { fit / PANEL * PANEL };
         let total = s.positions();
