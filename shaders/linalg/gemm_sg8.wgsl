@@ -21,9 +21,9 @@ struct Params {
     c_offset: u32,  // C starts this many elements into its buffer
     lda: u32,       // applied by the packing kernel
     ldc: u32,       // stride between rows of C
+    k_begin: u32,  // this dispatch sums k_begin <= k < k_end (see gemm.rs: K_PER_DISPATCH)
+    k_end: u32,
     _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> ap: array<vec4<u32>>;  // [ceil(M/64)][K][64] packed op(A)
@@ -116,7 +116,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) l
     let a_base = wg.y * p.k * a_per_k;  // vec4 index of this row block's panel
     let b_base = wg.x * p.k * b_per_k;  // vec4 index of this column block's panel
     var acc: array<vec4<f32>, 128>;
-    for (var k = 0u; k < p.k; k++) {
+    for (var k = p.k_begin; k < p.k_end; k++) {
         // This lane's rows 8l..8l+7 of A: one vec4 of f16 pairs, or two vec4 of f32 (a0, a1).
         var a0: vec4<u32>;
         var a1 = vec4(0u);

@@ -39,9 +39,9 @@ struct Params {
     c_offset: u32,
     lda: u32,  // stride between stored rows of A: >= K, or >= M when TRANS_A
     ldc: u32,  // stride between rows of C: >= N
+    k_begin: u32,  // this dispatch sums k_begin <= k < k_end (see gemm.rs: K_PER_DISPATCH)
+    k_end: u32,
     _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<u32>;        // (M, K) or (K, M), f32 bits or f16 pairs
@@ -105,7 +105,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let n0 = wg.x * TILE;
     let tid = lid.y * 16u + lid.x;
     var acc: array<array<f32, 4>, 4>;
-    for (var k0 = 0u; k0 < p.k; k0 += BK) {
+    for (var k0 = p.k_begin; k0 < p.k_end; k0 += BK) {
         // 256 threads fill 16x64 of each tile, 4 values each. The fast-moving thread index walks the
         // dimension that is contiguous in memory for this operand.
         for (var i = 0u; i < 4u; i++) {

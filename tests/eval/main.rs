@@ -36,6 +36,27 @@ fn knn_votes_match_reference() {
     assert_eq!(got, vec![2]);
 }
 
+/// Where the device caps loop iterations per invocation (llvmpipe), a kNN vote too large for it is refused
+/// with a message instead of returning truncated votes; just under the cap it matches the reference.
+#[test]
+fn a_knn_vote_beyond_the_devices_loop_budget_is_refused() {
+    let Some(budget) = gpu().loop_budget() else { return };
+    let (d, k) = (16, 200);
+    let fits = 64 * ((budget as usize - 64) / k - 16);
+    for (n, refused) in [(fits, false), (fits + 64, true)] {
+        let mut r = rng(n as u64);
+        let (train, test) = (uniform(&mut r, n * d), uniform(&mut r, 3 * d));
+        let labels: Vec<u32> = (0..n).map(|_| r.random_range(0..4)).collect();
+        match knn_predict(gpu(), &train, &labels, &test, d, k, 0.07) {
+            Err(e) if refused => assert!(e.to_string().contains("loop iterations"), "{e}"),
+            Ok(got) if !refused => {
+                assert_eq!(got, reference::knn_predict(&f64s(&train), &labels, &f64s(&test), d, k, 0.07, 4))
+            }
+            other => panic!("n = {n}: refused = {refused} expected, got {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn linear_probe_follows_reference_and_separates_a_separable_set() {
     let (n, d, classes) = (90, 6, 3);

@@ -284,3 +284,27 @@ fn gemm_reads_operands_stored_as_f16() {
         }
     }
 }
+
+/// A K longer than one llvmpipe invocation's loop budget (65,535 iterations) is summed over several
+/// dispatches: every variant and transpose, with alpha, beta and the bias epilogue. Without the split these
+/// came out wrong (max error ~100 at K = 70,000) with no error reported.
+#[test]
+fn gemm_sums_a_k_beyond_one_invocations_loop_budget() {
+    let (m, n, k) = (3, 5, 70_001);
+    for variant in GemmVariant::supported(gpu()) {
+        for (j, op) in [Gemm::nn(), Gemm::tn(), Gemm { alpha: -0.5, beta: 1.5, ..Gemm::nt() }].into_iter().enumerate() {
+            let mut r = rng(1200 + j as u64);
+            let (a, b, c0, bias) =
+                (uniform(&mut r, m * k), uniform(&mut r, k * n), uniform(&mut r, m * n), uniform(&mut r, n));
+            let (ta, tb, tc) = (up(&op.a_shape(m, k), &a), up(&op.b_shape(k, n), &b), up(&[m, n], &c0));
+            let tbias = up(&[n], &bias);
+            run(|rec| op.record_with(rec, variant, ((&ta).into(), (&tb).into(), &tc), None, Some(&tbias)));
+            let mut want = f64s(&c0);
+            let (alpha, beta) = (op.alpha.into(), op.beta.into());
+            reference::gemm(&f64s(&a), &f64s(&b), &mut want, (m, n, k), op.trans_a, op.trans_b, alpha, beta);
+            want.iter_mut().enumerate().for_each(|(i, w)| *w += f64::from(bias[i % n]));
+            let tol = 2e-6 * (k as f64).sqrt();
+            assert_close(&format!("{variant:?} {op:?} k={k}"), &down(&tc), &want, tol, tol);
+        }
+    }
+}

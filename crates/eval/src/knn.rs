@@ -45,6 +45,15 @@ pub fn knn_predict(
     for (what, rows) in [("training features", n), ("test features", m)] {
         gpu.check_fits(what, (rows * d * 4) as u64)?;
     }
+    // The vote's threads each scan a 64th of the bank once per neighbour, then reduce
+    // (shaders/eval/knn_vote.wgsl): a bound on their loop iterations, checked against llvmpipe at k = 200.
+    let iterations = (k * (n.div_ceil(64) + 16) + 64) as u64;
+    if let Some(budget) = gpu.loop_budget().filter(|&b| iterations > b) {
+        return Err(EvalError::Input(format!(
+            "a kNN vote with k = {k} over {n} training rows needs {iterations} loop iterations per shader \
+             invocation, over this device's {budget} (llvmpipe); use a smaller k or fewer training rows"
+        )));
+    }
     let budget = ((gpu.limits().max_storage_buffer_binding_size / 4) as usize).min(1 << 24);
     let rows = (budget / n).clamp(1, m);
     gpu.check_fits("a block of kNN similarities", (rows * n * 4) as u64)?;

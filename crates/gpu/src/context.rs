@@ -290,6 +290,14 @@ impl Gpu {
         self.f16_conversion
     }
 
+    /// The most loop iterations one shader invocation may run, all its loops together, where the driver
+    /// caps them: llvmpipe (lavapipe) silently stops looping after 65,535 (Mesa's
+    /// `LP_MAX_TGSI_LOOP_ITERATIONS`). `None` on other devices. Kernels are built to stay below it; a job
+    /// whose size would exceed it is refused with this number.
+    pub fn loop_budget(&self) -> Option<u64> {
+        (self.info.device_type == wgpu::DeviceType::Cpu && self.info.name.contains("llvmpipe")).then_some(65_535)
+    }
+
     /// True when subgroup operations are enabled and every subgroup has exactly `size` lanes.
     pub fn has_fixed_subgroup_size(&self, size: u32) -> bool {
         self.features.contains(wgpu::Features::SUBGROUP)

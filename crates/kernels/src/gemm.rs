@@ -189,7 +189,9 @@ pub(crate) struct GemmParams {
     c_offset: u32,
     lda: u32,
     ldc: u32,
-    _pad: [u32; 3],
+    k_begin: u32,
+    k_end: u32,
+    _pad: u32,
 }
 
 #[repr(C)]
@@ -447,11 +449,15 @@ impl Gemm {
             stored_half: [a.is_half(), b.is_half()],
             bias: bias.is_some(),
         };
-        let kernel = gpu.kernel(&key)?;
         let groups = [n.div_ceil(64) as u32, m.div_ceil(64) as u32, 1];
-        // Without a bias, A (read-only already) fills the bias binding.
         let (a, b) = (a.tensor(), b.tensor());
-        rec.dispatch(&kernel, &[a, b, c, bias.unwrap_or(a)], &params, groups)
+        for (i, part) in k_ranges(params).enumerate() {
+            // Later ranges add to C, without the bias; without a bias, A (read-only already) fills its binding.
+            let key = GemmKey { bias: bias.is_some() && i == 0, ..key };
+            let kernel = gpu.kernel(&key)?;
+            rec.dispatch(&kernel, &[a, b, c, bias.filter(|_| i == 0).unwrap_or(a)], &part, groups)?;
+        }
+        Ok(())
     }
 
     /// The row stride of A on a window.
@@ -472,7 +478,9 @@ impl Gemm {
             c_offset: w.c_offset as u32,
             lda: self.lda(w) as u32,
             ldc: w.ldc.unwrap_or(w.n) as u32,
-            _pad: [0; 3],
+            k_begin: 0,
+            k_end: w.k as u32,
+            _pad: 0,
         }
     }
 }
@@ -539,9 +547,30 @@ pub(crate) fn record_sg8_main(
         stored_half: [false; 2],
         bias: bias.is_some(),
     };
-    let kernel = rec.gpu().kernel(&key)?;
-    // Without a bias, A's panel (read-only already) fills the bias binding.
-    rec.dispatch(&kernel, &[pa, pb, c, bias.unwrap_or(pa)], &params, [nb as u32, mb as u32, 1])
+    for (i, part) in k_ranges(params).enumerate() {
+        // Later ranges add to C, without the bias; without a bias, A's panel (read-only already) fills its
+        // binding.
+        let key = GemmKey { bias: bias.is_some() && i == 0, ..key };
+        let kernel = rec.gpu().kernel(&key)?;
+        rec.dispatch(&kernel, &[pa, pb, c, bias.filter(|_| i == 0).unwrap_or(pa)], &part, [nb as u32, mb as u32, 1])?;
+    }
+    Ok(())
+}
+
+/// Most of K one GEMM dispatch sums: llvmpipe stops an invocation's loops after 65,535 iterations in all,
+/// so a longer product is several dispatches over ranges of K, each after the first adding to C.
+pub const K_PER_DISPATCH: usize = 32768;
+
+/// The dispatches of one product: `params` restricted to successive ranges of at most
+/// [`K_PER_DISPATCH`], the first with the product's beta and the others with beta = 1.
+fn k_ranges(params: GemmParams) -> impl Iterator<Item = GemmParams> {
+    let k = params.k as usize;
+    (0..k.div_ceil(K_PER_DISPATCH).max(1)).map(move |i| GemmParams {
+        k_begin: (i * K_PER_DISPATCH) as u32,
+        k_end: ((i + 1) * K_PER_DISPATCH).min(k) as u32,
+        beta: if i == 0 { params.beta } else { 1.0 },
+        ..params
+    })
 }
 
 /// Rows (of A) and columns (of B) per packed panel: the sg8 kernel's block.
