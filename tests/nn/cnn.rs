@@ -78,6 +78,12 @@ fn reference(enc: &CnnEncoder, batch: usize) -> rcnn::Cnn {
 /// The device encoder's features and gradients against the f64 reference network, and the reference
 /// network's gradients against central differences of its own forward pass.
 fn check(arch: CnnArch, input: (usize, usize, usize), n: usize, seed: u64) {
+    compare(arch, input, n, seed, true);
+}
+
+/// The device's features and gradients against the reference's, after checking the reference's gradients
+/// against finite differences when `gradcheck`.
+fn compare(arch: CnnArch, input: (usize, usize, usize), n: usize, seed: u64, gradcheck: bool) {
     let enc = CnnEncoder::new(
         gpu(),
         CnnConfig { arch, input, bn: BatchNormConfig::default(), seed, precision: Default::default() },
@@ -96,41 +102,43 @@ fn check(arch: CnnArch, input: (usize, usize, usize), n: usize, seed: u64) {
     });
     let (features, grads, dx) = rcnn::cnn_forward_backward(&net, &f64s(&x), &f64s(&dy));
     let what = format!("{arch:?} {input:?} n={n}");
-    // The reference's own gradients along random directions of the input and of every parameter.
-    let dy64 = f64s(&dy);
-    let loss = |net: &rcnn::Cnn, x: &[f64]| dot(&rcnn::cnn_forward_backward(net, x, &dy64).0, &dy64);
-    let vx: Vec<f64> = f64s(&uniform(&mut r, x.len()));
-    let x64 = f64s(&x);
-    let numeric = directional(&|xv: &[f64]| loss(&net, xv), &x64, &vx, 1e-8);
-    let analytic = dot(&dx, &vx);
-    assert!(
-        (numeric - analytic).abs() <= 1e-5 * analytic.abs().max(1.0),
-        "{what} reference dx: {analytic} vs {numeric}"
-    );
-    let flat = |net: &rcnn::Cnn| -> Vec<f64> {
-        net.units().iter().flat_map(|u| [&u.weight, &u.gamma, &u.beta]).flatten().copied().collect()
-    };
-    let rebuilt = |v: &[f64]| {
-        let mut out = net.clone();
-        let mut at = 0;
-        for u in out.units_mut() {
-            for t in [&mut u.weight, &mut u.gamma, &mut u.beta] {
-                let len = t.len();
-                t.copy_from_slice(&v[at..at + len]);
-                at += len;
+    if gradcheck {
+        // The reference's own gradients along random directions of the input and of every parameter.
+        let dy64 = f64s(&dy);
+        let loss = |net: &rcnn::Cnn, x: &[f64]| dot(&rcnn::cnn_forward_backward(net, x, &dy64).0, &dy64);
+        let vx: Vec<f64> = f64s(&uniform(&mut r, x.len()));
+        let x64 = f64s(&x);
+        let numeric = directional(&|xv: &[f64]| loss(&net, xv), &x64, &vx, 1e-8);
+        let analytic = dot(&dx, &vx);
+        assert!(
+            (numeric - analytic).abs() <= 1e-5 * analytic.abs().max(1.0),
+            "{what} reference dx: {analytic} vs {numeric}"
+        );
+        let flat = |net: &rcnn::Cnn| -> Vec<f64> {
+            net.units().iter().flat_map(|u| [&u.weight, &u.gamma, &u.beta]).flatten().copied().collect()
+        };
+        let rebuilt = |v: &[f64]| {
+            let mut out = net.clone();
+            let mut at = 0;
+            for u in out.units_mut() {
+                for t in [&mut u.weight, &mut u.gamma, &mut u.beta] {
+                    let len = t.len();
+                    t.copy_from_slice(&v[at..at + len]);
+                    at += len;
+                }
             }
-        }
-        out
-    };
-    let theta = flat(&net);
-    let vt: Vec<f64> = f64s(&uniform(&mut r, theta.len()));
-    let numeric = directional(&|t: &[f64]| loss(&rebuilt(t), &x64), &theta, &vt, 1e-8);
-    let g_flat: Vec<f64> = grads.iter().flat_map(|(w, g, b)| [w, g, b]).flatten().copied().collect();
-    let analytic = dot(&g_flat, &vt);
-    assert!(
-        (numeric - analytic).abs() <= 1e-5 * analytic.abs().max(1.0),
-        "{what} reference parameters: {analytic} vs {numeric}"
-    );
+            out
+        };
+        let theta = flat(&net);
+        let vt: Vec<f64> = f64s(&uniform(&mut r, theta.len()));
+        let numeric = directional(&|t: &[f64]| loss(&rebuilt(t), &x64), &theta, &vt, 1e-8);
+        let g_flat: Vec<f64> = grads.iter().flat_map(|(w, g, b)| [w, g, b]).flatten().copied().collect();
+        let analytic = dot(&g_flat, &vt);
+        assert!(
+            (numeric - analytic).abs() <= 1e-5 * analytic.abs().max(1.0),
+            "{what} reference parameters: {analytic} vs {numeric}"
+        );
+    }
     assert_close(&format!("{what} features"), &down(ws.output()), &features, 1e-4, 1e-3);
     assert_relative("dx", &what, &down(&tdx), &dx);
     let params = enc.params();
@@ -214,28 +222,9 @@ fn resnet18_has_torchvision_names_and_shapes() {
 }
 
 /// cnn-small at the batch the trainer runs it with (32 images of 32×32: its first BatchNorm normalises
-/// 32,768 rows, beyond one llvmpipe invocation's loop budget), against the reference.
+/// 32,768 rows, beyond one llvmpipe invocation's loop budget), against the reference. (The reference's own
+/// finite-difference check is left out: at this size f64 differences no longer resolve the derivative.)
 #[test]
 fn small_cnn_matches_reference_at_a_training_batch() {
-    let (arch, input, n, seed) = (CnnArch::Small, (3, 32, 32), 32, 7);
-    let config = CnnConfig { arch, input, bn: BatchNormConfig::default(), seed, precision: Default::default() };
-    let enc = CnnEncoder::new(gpu(), config).unwrap();
-    let mut r = rng(seed);
-    let x = uniform(&mut r, n * enc.d_in());
-    let dy = uniform(&mut r, n * enc.d_out());
-    let ws = enc.workspace(gpu(), n).unwrap();
-    let (tx, tdy, tdx) =
-        (up(&[n, enc.d_in()], &x), up(&[n, enc.d_out()], &dy), gpu().empty(&[n * enc.d_in()]).unwrap());
-    let net = reference(&enc, n);
-    run(|rec| {
-        enc.forward(rec, true, &tx, &ws)?;
-        enc.backward(rec, true, &tx, &ws, &tdy, Some(&tdx))
-    });
-    let (features, grads, dx) = rcnn::cnn_forward_backward(&net, &f64s(&x), &f64s(&dy));
-    let what = format!("{arch:?} {input:?} n={n}");
-    assert_close(&format!("{what} features"), &down(ws.output()), &features, 1e-4, 1e-3);
-    assert_relative("dx", &what, &down(&tdx), &dx);
-    for (p, want) in enc.params().iter().zip(grads.iter().flat_map(|(w, g, b)| [w, g, b])) {
-        assert_relative(&p.name, &what, &down(&p.grad), want);
-    }
+    compare(CnnArch::Small, (3, 32, 32), 32, 7, false);
 }
