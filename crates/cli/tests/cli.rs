@@ -499,6 +499,9 @@ fn bench_step_prints_the_documented_json() {
         assert!(!v[key].is_null(), "missing {key}: {v}");
     }
     assert!(v["gflops"].as_f64().unwrap() > 0.0 && v["peak_device_bytes"].as_u64().unwrap() > 0, "{v}");
+    // The host's encoding time per step, and its share of the step.
+    let (record, share) = (v["host_record_ms"].as_f64().unwrap(), v["host_record_fraction"].as_f64().unwrap());
+    assert!(record > 0.0 && share > 0.0 && share < 1.0, "{v}");
     // Per-family shares of device time (lavapipe writes timestamps inside passes): they sum to one.
     let f = &v["time_fractions"];
     let families = ["gemm", "normalisation", "activation", "energy", "optimizer", "other"];

@@ -44,6 +44,8 @@ pub struct StepReport {
     pub pairs_per_s: f64,
     /// Fraction of the step's wall time spent waiting for data.
     pub data_wait_fraction: f64,
+    /// Host time spent encoding the step's commands (everything up to the submit), in milliseconds.
+    pub record_ms: f64,
 }
 
 struct Pending {
@@ -52,6 +54,7 @@ struct Pending {
     lr: f64,
     wall: Duration,
     wait: Duration,
+    record: Duration,
 }
 
 /// A training run in progress.
@@ -276,6 +279,7 @@ impl<'g> Trainer<'g> {
         let k = self.step;
         let lr = self.schedule.lr(k);
         self.optimizer.set_step(gpu, lr, k + 1, byol_tau(self.config.tau_base, k, self.total));
+        let recording = Instant::now();
         let mut rec = Recorder::new(gpu);
         self.views.record(&mut rec)?;
         let [v1, v2] = self.views.views();
@@ -288,12 +292,14 @@ impl<'g> Trainer<'g> {
         let mut sources: Vec<&Tensor> = self.method.values();
         sources.push(&norms);
         self.ring.record(&mut rec, k, &sources)?;
+        // The host's share: encoding (submit itself may wait for the device to accept more work).
+        let record = recording.elapsed();
         rec.submit()?;
         self.ring.submitted();
         let now = Instant::now();
         let wall = self.last_step_end.map_or(now - started, |t| now - t);
         self.last_step_end = Some(now);
-        self.pending.push_back(Pending { step: k, epoch, lr, wall, wait });
+        self.pending.push_back(Pending { step: k, epoch, lr, wall, wait, record });
         self.step += 1;
         self.collect(false)
     }
@@ -343,6 +349,7 @@ impl<'g> Trainer<'g> {
                 lr: info.lr,
                 pairs_per_s: self.config.batch_size as f64 / secs,
                 data_wait_fraction: waiting,
+                record_ms: info.record.as_secs_f64() * 1e3,
             });
         }
         Ok(out)

@@ -159,6 +159,8 @@ pub fn run(args: &StepBenchArgs) -> Result<()> {
     let secs = t.elapsed().as_secs_f64();
     let step_ms = median(reports.iter().map(|r| 1e3 * batch as f64 / r.pairs_per_s).collect());
     let wait = reports.iter().map(|r| r.data_wait_fraction).sum::<f64>() / reports.len().max(1) as f64;
+    // Encoding the step's commands on the host (the device runs the previous step meanwhile).
+    let record_ms = median(reports.iter().map(|r| r.record_ms).collect());
     let pairs_per_s = (args.steps * batch) as f64 / secs;
     let gflops = step_flops(&trainer, batch) / (step_ms * 1e-3) / 1e9;
     let peak = gpu.allocated_bytes() - before;
@@ -167,6 +169,7 @@ pub fn run(args: &StepBenchArgs) -> Result<()> {
         "preset": args.preset, "method": config.method, "encoder": config.encoder, "projector": config.projector,
         "optimizer": config.optimizer, "precision": config.precision, "batch_size": batch, "steps": args.steps,
         "pairs_per_s": pairs_per_s, "step_ms": step_ms, "gflops": gflops, "data_wait_fraction": wait,
+        "host_record_ms": record_ms, "host_record_fraction": record_ms / step_ms,
         "peak_device_bytes": peak, "last_loss": reports.last().map(|r| r.loss), "adapter": gpu.describe(),
         "time_fractions": fractions,
     });
