@@ -107,17 +107,6 @@ impl<'a> MatrixRef<'a> {
             Self::F16(m) => m.words(),
         }
     }
-
-    /// Number of values.
-    pub fn len(self) -> usize {
-        let (r, c) = self.dims2();
-        r * c
-    }
-
-    /// True when the matrix has no values.
-    pub fn is_empty(self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// A matrix owned by a workspace: f32, or f16 under mixed precision.
@@ -140,22 +129,6 @@ impl Matrix {
         match self {
             Self::F32(t) => MatrixRef::F32(t),
             Self::F16(m) => MatrixRef::F16(m),
-        }
-    }
-
-    /// The f32 tensor, when stored as f32.
-    pub fn as_f32(&self) -> Option<&Tensor> {
-        match self {
-            Self::F32(t) => Some(t),
-            Self::F16(_) => None,
-        }
-    }
-
-    /// The values as f32 (waits for submitted work).
-    pub fn download(&self, gpu: &Gpu) -> Result<Vec<f32>> {
-        match self {
-            Self::F32(t) => gpu.download(t),
-            Self::F16(m) => m.download(gpu),
         }
     }
 }
